@@ -1,0 +1,25 @@
+"""skinfluence: influence functions for scikit-learn linear models.
+
+Koh & Liang, "Understanding Black-box Predictions via Influence Functions",
+ICML 2017, in closed form and matched to each estimator's training objective.
+"""
+
+from ._estimators import (
+    InfluenceLinearRegression,
+    InfluenceLogisticRegression,
+    InfluenceRidge,
+)
+from ._mixin import InfluenceMixin, NonStationaryWarning
+from ._solvers import SingularHessianWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "InfluenceLinearRegression",
+    "InfluenceLogisticRegression",
+    "InfluenceMixin",
+    "InfluenceRidge",
+    "NonStationaryWarning",
+    "SingularHessianWarning",
+    "__version__",
+]

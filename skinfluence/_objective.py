@@ -1,0 +1,200 @@
+"""The regularized empirical risk of a linear model, composed once for every loss.
+
+For parameters ``θ = [W.ravel(), b]`` (``W`` of shape ``(n_outputs, n_features)``,
+class-major, ``b`` present only with an intercept) the model predicts
+``raw_i = W x_i + b`` and the objective is
+
+    F(θ) = Σ_i s_i L(y_i, raw_i) + ½ θᵀ diag(λ) θ,      R(θ) = F(θ) / S,  S = Σ_i s_i.
+
+Per-sample gradients are ``∇_θ L_i = r_i ⊗ [x_i, 1]`` with ``r_i = ∂L/∂raw_i``; the
+Hessian is ``H = (Σ_i s_i [x_i,1][x_i,1]ᵀ ⊗ ∂²L/∂raw_i² + diag(λ)) / S``. Nothing here
+knows about scikit-learn.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _as_2d_outputs(a):
+    a = np.asarray(a, dtype=np.float64)
+    return a.reshape(-1, 1) if a.ndim == 1 else a
+
+
+class LinearObjective:
+    """Risk ``R(θ) = (Σ s_i L(y_i, W x_i + b) + ½ θᵀ diag(λ) θ) / Σ s_i``.
+
+    Parameters
+    ----------
+    loss : loss object
+        Per-sample loss on the raw prediction (see :mod:`skinfluence._losses`).
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets in the loss's encoding.
+    sample_weight : ndarray of shape (n_samples,)
+        Effective weights ``s_i`` (sample weight times class weight), ``> 0`` in sum.
+    penalty : ndarray of shape (n_params,)
+        Diagonal ``λ`` of the quadratic penalty, in parameter order.
+    fit_intercept : bool
+    """
+
+    def __init__(self, loss, X, Y, sample_weight, penalty, fit_intercept):
+        self.loss = loss
+        self.X = X
+        self.Y = _as_2d_outputs(Y)
+        self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        self.penalty = np.asarray(penalty, dtype=np.float64)
+        self.fit_intercept = bool(fit_intercept)
+        self.n_samples, self.n_features = X.shape
+        self.n_outputs = loss.n_outputs
+        self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
+        self.weight_sum = float(self.sample_weight.sum())
+        if not self.weight_sum > 0:
+            raise ValueError("The sum of the effective sample weights must be > 0.")
+        if self.penalty.shape != (self.n_params,):
+            raise ValueError(
+                f"penalty has shape {self.penalty.shape}, expected ({self.n_params},)."
+            )
+
+    # -- parameter layout -------------------------------------------------------
+    def unpack(self, theta):
+        """Split ``θ`` (or a (n_params, m) block) into ``W`` (K, d, ...) and ``b``."""
+        K, d = self.n_outputs, self.n_features
+        theta = np.asarray(theta, dtype=np.float64)
+        tail = theta.shape[1:]
+        W = theta[: K * d].reshape((K, d) + tail)
+        b = theta[K * d :] if self.fit_intercept else np.zeros((K,) + tail)
+        return W, b
+
+    def raw_prediction(self, theta, X=None):
+        X = self.X if X is None else X
+        W, b = self.unpack(theta)
+        return np.asarray(X @ W.T) + b
+
+    # -- per-sample quantities --------------------------------------------------
+    def loss_values(self, theta, X=None, Y=None):
+        """Per-sample data term ``L(y_i, raw_i)`` (no weight, no penalty)."""
+        X, Y = self._data(X, Y)
+        return self.loss.loss(Y, self.raw_prediction(theta, X))
+
+    def residuals(self, theta, X=None, Y=None):
+        """``r_i = ∂L/∂raw_i``, shape (n, n_outputs)."""
+        X, Y = self._data(X, Y)
+        return self.loss.gradient(Y, self.raw_prediction(theta, X))
+
+    def sample_gradients(self, theta, X=None, Y=None):
+        """Matrix of ``∇_θ L(z_i, θ)``, shape (n, n_params); CSR when ``X`` is sparse."""
+        X, Y = self._data(X, Y)
+        return self._expand(X, self.residuals(theta, X, Y))
+
+    def _expand(self, X, R):
+        """Rows ``r_i ⊗ [x_i, 1]`` in parameter order."""
+        if sp.issparse(X):
+            blocks = [sp.diags(R[:, k]) @ X for k in range(self.n_outputs)]
+            if self.fit_intercept:
+                blocks.append(sp.csr_matrix(R))
+            return sp.hstack(blocks, format="csr")
+        blocks = [R[:, k, None] * X for k in range(self.n_outputs)]
+        if self.fit_intercept:
+            blocks.append(R)
+        return np.hstack(blocks)
+
+    def _data(self, X, Y):
+        if X is None:
+            return self.X, self.Y
+        return X, _as_2d_outputs(Y)
+
+    # -- model-level quantities -------------------------------------------------
+    def gradient(self, theta):
+        """``∇R(θ)``, the full gradient of the risk."""
+        R = self.residuals(theta) * self.sample_weight[:, None]
+        parts = [np.asarray(self.X.T @ R).T.ravel()]
+        if self.fit_intercept:
+            parts.append(R.sum(axis=0))
+        return (np.concatenate(parts) + self.penalty * theta) / self.weight_sum
+
+    def hessian(self, theta):
+        """Dense ``H = ∇²R(θ)``, shape (n_params, n_params)."""
+        K, d, X = self.n_outputs, self.n_features, self.X
+        raw = self.raw_prediction(theta)
+        H = np.zeros((self.n_params, self.n_params))
+        for out in range(K):
+            unit = np.zeros_like(raw)
+            unit[:, out] = 1.0
+            # column `out` of every per-sample Hessian, weighted
+            col = self.loss.hessian_apply(self.Y, raw, unit) * self.sample_weight[:, None]
+            for k in range(out + 1):
+                w = col[:, k]
+                if not np.any(w):
+                    continue
+                block = self._weighted_gram(X, w)
+                idx_k, idx_o = self._block_index(k), self._block_index(out)
+                H[np.ix_(idx_k, idx_o)] = block
+                H[np.ix_(idx_o, idx_k)] = block.T
+        H[np.diag_indices_from(H)] += self.penalty
+        return H / self.weight_sum
+
+    def _weighted_gram(self, X, w):
+        """``[X, 1]ᵀ diag(w) [X, 1]`` as a dense array."""
+        if sp.issparse(X):
+            XtWX = (X.T @ sp.diags(w) @ X).toarray()
+            Xtw = np.asarray(X.T @ w).ravel()
+        else:
+            Xw = X * w[:, None]
+            XtWX = X.T @ Xw
+            Xtw = Xw.sum(axis=0)
+        if not self.fit_intercept:
+            return XtWX
+        d = self.n_features
+        G = np.empty((d + 1, d + 1))
+        G[:d, :d] = XtWX
+        G[:d, d] = G[d, :d] = Xtw
+        G[d, d] = w.sum()
+        return G
+
+    def _block_index(self, k):
+        d = self.n_features
+        idx = np.arange(k * d, (k + 1) * d)
+        if self.fit_intercept:
+            idx = np.append(idx, self.n_outputs * d + k)
+        return idx
+
+    def hessian_dot(self, theta, V):
+        """``H V`` for ``V`` of shape (n_params,) or (n_params, m), matrix-free."""
+        V = np.asarray(V, dtype=np.float64)
+        one = V.ndim == 1
+        V = V.reshape(self.n_params, -1)
+        raw = self.raw_prediction(theta)
+        out = np.empty_like(V)
+        for j in range(V.shape[1]):
+            dW, db = self.unpack(V[:, j])
+            draw = np.asarray(self.X @ dW.T) + db
+            R = self.loss.hessian_apply(self.Y, raw, draw) * self.sample_weight[:, None]
+            parts = [np.asarray(self.X.T @ R).T.ravel()]
+            if self.fit_intercept:
+                parts.append(R.sum(axis=0))
+            out[:, j] = np.concatenate(parts)
+        out += self.penalty[:, None] * V
+        out /= self.weight_sum
+        return out[:, 0] if one else out
+
+    def null_directions(self):
+        """Orthonormal directions along which ``R`` is exactly flat, shape (n_params, r).
+
+        For a loss invariant to adding the same constant to every output (the
+        symmetric multinomial), shifting every class's intercept together, and,
+        for each feature, every class's coefficient together, leaves the data term
+        unchanged; such a direction is null when the penalty does not act on it.
+        """
+        if not getattr(self.loss, "shift_invariant", False):
+            return np.zeros((self.n_params, 0))
+        K, d = self.n_outputs, self.n_features
+        candidates = [j + d * np.arange(K) for j in range(d)]
+        if self.fit_intercept:
+            candidates.append(K * d + np.arange(K))
+        dirs = []
+        for idx in candidates:
+            if np.all(self.penalty[idx] == 0):
+                v = np.zeros(self.n_params)
+                v[idx] = 1.0 / np.sqrt(K)
+                dirs.append(v)
+        return np.column_stack(dirs) if dirs else np.zeros((self.n_params, 0))
