@@ -16,12 +16,15 @@ class DenseHessianSolver:
 
     Known flat directions ``V`` (orthonormal columns, e.g. the gauge of the
     multinomial model) are handled exactly: right-hand sides are projected onto
-    their orthogonal complement and ``H + c V Vᵀ`` is factored, whose inverse acts
-    as the pseudo-inverse of ``H`` there. If the result is still numerically
-    singular (collinear columns, an unpenalized model on rank-deficient data), a
-    symmetric eigendecomposition gives the minimum-norm solution, dropping
-    eigenvalues below ``n_params · eps · λ_max`` (the rank rule of
-    :func:`numpy.linalg.matrix_rank`), and a :class:`SingularHessianWarning` says so.
+    their orthogonal complement and ``H + c V Vᵀ`` is factored (Cholesky), whose
+    inverse acts as the pseudo-inverse of ``H`` there.
+
+    Singularity is judged scale-free, on the matrix equilibrated by its diagonal
+    ``D^-½ A D^-½``: if its reciprocal condition number is below ``rcond``
+    (collinear columns, an unpenalized model on rank-deficient data), the
+    numerical rank ``r`` is the number of its eigenvalues above ``rcond`` times
+    the largest, and the solution is the minimum-norm one, using the ``r``
+    largest eigenpairs of ``A`` itself; a :class:`SingularHessianWarning` says so.
 
     Attributes
     ----------
@@ -30,26 +33,33 @@ class DenseHessianSolver:
     method : {"cholesky", "eigh"}
     """
 
-    def __init__(self, H, null_basis=None):
+    def __init__(self, H, null_basis=None, rcond=1e-10):
         H = np.asarray(H, dtype=np.float64)
         p = H.shape[0]
         V = np.zeros((p, 0)) if null_basis is None else np.asarray(null_basis)
         self._V = V
         scale = max(np.abs(np.diag(H)).max(initial=0.0), np.finfo(float).tiny)
         A = H + scale * (V @ V.T)
+        diag = np.diag(A)
+        d = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
+        A_eq = A * d[:, None] * d[None, :]
         self.method = "cholesky"
         try:
-            self._factor = cho_factor(A, lower=True, check_finite=True)
-            rcond, info = dpocon(self._factor[0], np.abs(A).sum(axis=0).max(), uplo="L")
-            if info != 0 or rcond < p * np.finfo(float).eps:
-                raise LinAlgError("ill-conditioned")
+            L, _ = cho_factor(A_eq, lower=True)
+            anorm = np.abs(A_eq).sum(axis=0).max()
+            rc, info = dpocon(L, anorm, uplo="L")
+            if info != 0 or not rc >= rcond:
+                raise LinAlgError("numerically singular")
+            self._factor = (L, True)
+            self._d = d
             self.rank = p - V.shape[1]
         except LinAlgError:
             self.method = "eigh"
+            w_eq = eigh(A_eq, eigvals_only=True)
+            r = int(np.sum(w_eq > rcond * max(w_eq.max(), 0.0)))
             w, U = eigh(A)
-            keep = w > p * np.finfo(float).eps * max(w.max(), 0.0)
-            self._U, self._w = U[:, keep], w[keep]
-            self.rank = int(keep.sum()) - V.shape[1]
+            self._U, self._w = U[:, p - r :], w[p - r :]
+            self.rank = r - V.shape[1]
             warnings.warn(
                 f"The Hessian is singular (numerical rank {self.rank} of "
                 f"{p - V.shape[1]} identifiable directions): influences are the "
@@ -68,7 +78,9 @@ class DenseHessianSolver:
         """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m)."""
         B = self._project(np.asarray(B, dtype=np.float64))
         if self.method == "cholesky":
-            X = cho_solve(self._factor, B, check_finite=False)
+            d = self._d if B.ndim == 1 else self._d[:, None]
+            X = d * cho_solve(self._factor, d * B, check_finite=False)
         else:
-            X = self._U @ ((self._U.T @ B) / (self._w if B.ndim == 1 else self._w[:, None]))
+            w = self._w if B.ndim == 1 else self._w[:, None]
+            X = self._U @ ((self._U.T @ B) / w)
         return self._project(X)

@@ -1,0 +1,97 @@
+"""LinearObjective: gradient, Hessian and Hessian-vector product against finite
+differences of the risk, dense and sparse inputs alike, and its flat directions."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skinfluence._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
+from skinfluence._objective import LinearObjective
+
+
+def _objective(kind, fit_intercept, sparse, penalized=True, seed=0):
+    rng = np.random.default_rng(seed)
+    n, d = 25, 4
+    X = rng.normal(size=(n, d)) * (rng.random((n, d)) < 0.6)
+    if kind == "binary":
+        loss, Y = BinaryLogLoss(), rng.integers(0, 2, (n, 1))
+    elif kind == "multinomial":
+        loss, Y = MultinomialLogLoss(3), np.eye(3)[rng.integers(0, 3, n)]
+    else:
+        loss, Y = SquaredError(2), rng.normal(size=(n, 2))
+    K = loss.n_outputs
+    p = K * (d + fit_intercept)
+    penalty = np.zeros(p)
+    if penalized:
+        penalty[: K * d] = rng.uniform(0.5, 2.0)
+    sw = rng.uniform(0.2, 3.0, n)
+    X = sp.csr_matrix(X) if sparse else X
+    return LinearObjective(loss, X, Y, sw, penalty, fit_intercept), rng.normal(size=p)
+
+
+def _risk(obj, theta):
+    F = obj.sample_weight @ obj.loss_values(theta) + 0.5 * theta @ (obj.penalty * theta)
+    return F / obj.weight_sum
+
+
+CASES = [
+    pytest.param(kind, fi, sparse, id=f"{kind}-{'intercept' if fi else 'nointercept'}-{'csr' if sparse else 'dense'}")
+    for kind in ["binary", "multinomial", "squared"]
+    for fi in [True, False]
+    for sparse in [False, True]
+]
+
+
+@pytest.mark.parametrize("kind, fit_intercept, sparse", CASES)
+def test_gradient_and_hessian_match_finite_differences(kind, fit_intercept, sparse):
+    obj, theta = _objective(kind, fit_intercept, sparse)
+    h = 1e-6
+    eye = np.eye(obj.n_params)
+    fd_grad = [(_risk(obj, theta + h * e) - _risk(obj, theta - h * e)) / (2 * h) for e in eye]
+    np.testing.assert_allclose(obj.gradient(theta), fd_grad, rtol=1e-6, atol=1e-8)
+    fd_hess = np.column_stack(
+        [(obj.gradient(theta + h * e) - obj.gradient(theta - h * e)) / (2 * h) for e in eye]
+    )
+    H = obj.hessian(theta)
+    np.testing.assert_allclose(H, fd_hess, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(H, H.T)
+    V = np.random.default_rng(3).normal(size=(obj.n_params, 3))
+    np.testing.assert_allclose(obj.hessian_dot(theta, V), H @ V, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind, fit_intercept, sparse", CASES)
+def test_sample_gradients_sum_to_the_data_gradient(kind, fit_intercept, sparse):
+    obj, theta = _objective(kind, fit_intercept, sparse)
+    G = obj.sample_gradients(theta)
+    assert G.shape == (obj.n_samples, obj.n_params)
+    assert sp.issparse(G) == sparse
+    G = G.toarray() if sparse else G
+    expected = obj.gradient(theta) * obj.weight_sum - obj.penalty * theta
+    np.testing.assert_allclose(G.T @ obj.sample_weight, expected, rtol=1e-10, atol=1e-12)
+    # each row is the finite-difference gradient of that sample's loss
+    h = 1e-6
+    for j, e in enumerate(np.eye(obj.n_params)):
+        fd = (obj.loss_values(theta + h * e) - obj.loss_values(theta - h * e)) / (2 * h)
+        np.testing.assert_allclose(G[:, j], fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("penalized", [True, False], ids=["l2", "unpenalized"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "nointercept"])
+def test_multinomial_flat_directions_are_the_hessian_null_space(penalized, fit_intercept):
+    obj, theta = _objective("multinomial", fit_intercept, False, penalized=penalized)
+    V = obj.null_directions()
+    expected_rank = int(fit_intercept) + (0 if penalized else obj.n_features)
+    assert V.shape == (obj.n_params, expected_rank)
+    np.testing.assert_allclose(V.T @ V, np.eye(expected_rank), atol=1e-12)
+    H = obj.hessian(theta)
+    np.testing.assert_allclose(H @ V, 0, atol=1e-12)
+    eigenvalues = np.linalg.eigvalsh(H)
+    assert np.sum(eigenvalues < 1e-10 * eigenvalues.max()) == expected_rank
+    G = obj.sample_gradients(theta)
+    np.testing.assert_allclose(G @ V, 0, atol=1e-12)
+
+
+def test_binary_and_squared_losses_have_no_flat_directions():
+    for kind in ["binary", "squared"]:
+        obj, _ = _objective(kind, True, False, penalized=False)
+        assert obj.null_directions().shape == (obj.n_params, 0)
