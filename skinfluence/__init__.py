@@ -11,6 +11,7 @@ from ._estimators import (
 )
 from ._mixin import InfluenceMixin, NonStationaryWarning
 from ._solvers import SingularHessianWarning
+from ._validation import loo_refit
 
 __version__ = "0.1.0"
 
@@ -21,5 +22,6 @@ __all__ = [
     "InfluenceRidge",
     "NonStationaryWarning",
     "SingularHessianWarning",
+    "loo_refit",
     "__version__",
 ]

@@ -7,7 +7,6 @@ on a vector. The objective (:mod:`skinfluence._objective`) composes these with
 ``X`` once for every model.
 """
 
-import numpy as np
 from scipy.special import expit, log_expit, logsumexp, softmax
 
 

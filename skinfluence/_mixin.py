@@ -63,7 +63,9 @@ class InfluenceMixin:
         self._influence_sw = (
             None
             if sample_weight is None
-            else np.broadcast_to(np.asarray(sample_weight, dtype=np.float64), (n,)).copy()
+            else np.broadcast_to(
+                np.asarray(sample_weight, dtype=np.float64), (n,)
+            ).copy()
         )
         self._influence_cache = {}
 
@@ -100,7 +102,9 @@ class InfluenceMixin:
         G = cache["train_gradients"]
         w = objective.sample_weight / objective.weight_sum
         # mean_i ‖(s_i/S) H⁻¹ g_i‖² = trace(H⁻¹ (Gᵀ diag(w²) G) H⁻¹) / n
-        M = G.T @ (G.multiply(w[:, None] ** 2) if sp.issparse(G) else G * w[:, None] ** 2)
+        M = G.T @ (
+            G.multiply(w[:, None] ** 2) if sp.issparse(G) else G * w[:, None] ** 2
+        )
         M = M.toarray() if sp.issparse(M) else M
         typical = np.sqrt(max(np.trace(solver.solve(solver.solve(M).T)), 0.0) / len(w))
         cache.update(gradient_norm=float(np.linalg.norm(grad)), newton_step=step)

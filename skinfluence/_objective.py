@@ -114,14 +114,16 @@ class LinearObjective:
 
     def hessian(self, theta):
         """Dense ``H = ∇²R(θ)``, shape (n_params, n_params)."""
-        K, d, X = self.n_outputs, self.n_features, self.X
+        K, X = self.n_outputs, self.X
         raw = self.raw_prediction(theta)
         H = np.zeros((self.n_params, self.n_params))
         for out in range(K):
             unit = np.zeros_like(raw)
             unit[:, out] = 1.0
             # column `out` of every per-sample Hessian, weighted
-            col = self.loss.hessian_apply(self.Y, raw, unit) * self.sample_weight[:, None]
+            col = (
+                self.loss.hessian_apply(self.Y, raw, unit) * self.sample_weight[:, None]
+            )
             for k in range(out + 1):
                 w = col[:, k]
                 if not np.any(w):

@@ -68,10 +68,14 @@ def test_liblinear_objective_needs_the_intercept_penalty():
     assert np.abs(objective.gradient(theta)).max() > 1e-3
 
 
-@pytest.mark.parametrize("class_weight", [{"a": 3.0, "c": 0.5}, "balanced"], ids=["dict", "balanced"])
+@pytest.mark.parametrize(
+    "class_weight", [{"a": 3.0, "c": 0.5}, "balanced"], ids=["dict", "balanced"]
+)
 def test_effective_weights_reproduce_sklearn_class_weights(class_weight):
     X, y, sw = _classification(3, seed=4)
-    weighted = LogisticRegression(class_weight=class_weight, solver="newton-cg", tol=1e-12)
+    weighted = LogisticRegression(
+        class_weight=class_weight, solver="newton-cg", tol=1e-12
+    )
     weighted.fit(X, y, sample_weight=sw)
     s = adapter_for(weighted).effective_weights(y, sw)
     plain = LogisticRegression(solver="newton-cg", tol=1e-12).fit(X, y, sample_weight=s)
@@ -83,10 +87,18 @@ def test_effective_weights_reproduce_sklearn_class_weights(class_weight):
     "model, targets",
     [
         pytest.param(LinearRegression(), 1, id="LinearRegression"),
-        pytest.param(LinearRegression(fit_intercept=False), 2, id="LinearRegression-nointercept-2targets"),
+        pytest.param(
+            LinearRegression(fit_intercept=False),
+            2,
+            id="LinearRegression-nointercept-2targets",
+        ),
         pytest.param(Ridge(alpha=2.5), 1, id="Ridge"),
         pytest.param(Ridge(alpha=np.array([0.5, 4.0])), 2, id="Ridge-alpha-per-target"),
-        pytest.param(Ridge(alpha=1.5, fit_intercept=False, solver="cholesky"), 1, id="Ridge-nointercept"),
+        pytest.param(
+            Ridge(alpha=1.5, fit_intercept=False, solver="cholesky"),
+            1,
+            id="Ridge-nointercept",
+        ),
         pytest.param(Ridge(alpha=1.5, solver="lsqr", tol=1e-14), 1, id="Ridge-lsqr"),
     ],
 )
@@ -107,8 +119,14 @@ def test_squared_error_objective_is_stationary(model, targets):
 @pytest.mark.parametrize(
     "model, match",
     [
-        pytest.param(LogisticRegression(l1_ratio=1.0, solver="saga"), "l1_ratio=1.0", id="l1"),
-        pytest.param(LogisticRegression(l1_ratio=0.5, solver="saga"), "l1_ratio=0.5", id="elasticnet"),
+        pytest.param(
+            LogisticRegression(l1_ratio=1.0, solver="saga"), "l1_ratio=1.0", id="l1"
+        ),
+        pytest.param(
+            LogisticRegression(l1_ratio=0.5, solver="saga"),
+            "l1_ratio=0.5",
+            id="elasticnet",
+        ),
         pytest.param(LinearRegression(positive=True), "positive=True", id="positive"),
     ],
 )

@@ -28,7 +28,9 @@ def test_gradient_and_hessian_match_finite_differences(name):
         e = np.zeros_like(raw)
         e[:, k] = h
         fd_grad = (loss.loss(y, raw + e) - loss.loss(y, raw - e)) / (2 * h)
-        np.testing.assert_allclose(loss.gradient(y, raw)[:, k], fd_grad, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(
+            loss.gradient(y, raw)[:, k], fd_grad, rtol=1e-7, atol=1e-9
+        )
         fd_hess = (loss.gradient(y, raw + e) - loss.gradient(y, raw - e)) / (2 * h)
         np.testing.assert_allclose(
             loss.hessian_apply(y, raw, e / h), fd_hess, rtol=1e-6, atol=1e-8

@@ -35,7 +35,12 @@ def _risk(obj, theta):
 
 
 CASES = [
-    pytest.param(kind, fi, sparse, id=f"{kind}-{'intercept' if fi else 'nointercept'}-{'csr' if sparse else 'dense'}")
+    pytest.param(
+        kind,
+        fi,
+        sparse,
+        id=f"{kind}-{'intercept' if fi else 'nointercept'}-{'csr' if sparse else 'dense'}",
+    )
     for kind in ["binary", "multinomial", "squared"]
     for fi in [True, False]
     for sparse in [False, True]
@@ -47,10 +52,15 @@ def test_gradient_and_hessian_match_finite_differences(kind, fit_intercept, spar
     obj, theta = _objective(kind, fit_intercept, sparse)
     h = 1e-6
     eye = np.eye(obj.n_params)
-    fd_grad = [(_risk(obj, theta + h * e) - _risk(obj, theta - h * e)) / (2 * h) for e in eye]
+    fd_grad = [
+        (_risk(obj, theta + h * e) - _risk(obj, theta - h * e)) / (2 * h) for e in eye
+    ]
     np.testing.assert_allclose(obj.gradient(theta), fd_grad, rtol=1e-6, atol=1e-8)
     fd_hess = np.column_stack(
-        [(obj.gradient(theta + h * e) - obj.gradient(theta - h * e)) / (2 * h) for e in eye]
+        [
+            (obj.gradient(theta + h * e) - obj.gradient(theta - h * e)) / (2 * h)
+            for e in eye
+        ]
     )
     H = obj.hessian(theta)
     np.testing.assert_allclose(H, fd_hess, rtol=1e-6, atol=1e-8)
@@ -67,7 +77,9 @@ def test_sample_gradients_sum_to_the_data_gradient(kind, fit_intercept, sparse):
     assert sp.issparse(G) == sparse
     G = G.toarray() if sparse else G
     expected = obj.gradient(theta) * obj.weight_sum - obj.penalty * theta
-    np.testing.assert_allclose(G.T @ obj.sample_weight, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        G.T @ obj.sample_weight, expected, rtol=1e-10, atol=1e-12
+    )
     # each row is the finite-difference gradient of that sample's loss
     h = 1e-6
     for j, e in enumerate(np.eye(obj.n_params)):
@@ -76,8 +88,12 @@ def test_sample_gradients_sum_to_the_data_gradient(kind, fit_intercept, sparse):
 
 
 @pytest.mark.parametrize("penalized", [True, False], ids=["l2", "unpenalized"])
-@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "nointercept"])
-def test_multinomial_flat_directions_are_the_hessian_null_space(penalized, fit_intercept):
+@pytest.mark.parametrize(
+    "fit_intercept", [True, False], ids=["intercept", "nointercept"]
+)
+def test_multinomial_flat_directions_are_the_hessian_null_space(
+    penalized, fit_intercept
+):
     obj, theta = _objective("multinomial", fit_intercept, False, penalized=penalized)
     V = obj.null_directions()
     expected_rank = int(fit_intercept) + (0 if penalized else obj.n_features)
