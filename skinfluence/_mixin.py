@@ -90,7 +90,7 @@ class InfluenceMixin:
                 objective=objective,
                 theta=theta,
                 solver=DenseHessianSolver(hessian, objective.null_directions()),
-                train_gradients=objective.sample_gradients(theta),
+                train_gradients=objective.influence_gradients(theta),
             )
             self._check_stationarity(cache)
         return cache

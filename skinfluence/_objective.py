@@ -35,15 +35,30 @@ class LinearObjective:
     penalty : ndarray of shape (n_params,)
         Diagonal ``λ`` of the quadratic penalty, in parameter order.
     fit_intercept : bool
+    penalty_per_weight : bool, default=False
+        True when the estimator's penalty is proportional to ``S`` (it minimizes
+        a weighted *mean* loss plus a fixed penalty, as scikit-learn's GLMs do):
+        ``penalty`` is then ``S`` times the mean-form penalty, and changing one
+        weight also changes the penalty's relative strength.
     """
 
-    def __init__(self, loss, X, Y, sample_weight, penalty, fit_intercept):
+    def __init__(
+        self,
+        loss,
+        X,
+        Y,
+        sample_weight,
+        penalty,
+        fit_intercept,
+        penalty_per_weight=False,
+    ):
         self.loss = loss
         self.X = X
         self.Y = _as_2d_outputs(Y)
         self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
         self.penalty = np.asarray(penalty, dtype=np.float64)
         self.fit_intercept = bool(fit_intercept)
+        self.penalty_per_weight = bool(penalty_per_weight)
         self.n_samples, self.n_features = X.shape
         self.n_outputs = loss.n_outputs
         self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
@@ -85,6 +100,20 @@ class LinearObjective:
         """Matrix of ``∇_θ L(z_i, θ)``, shape (n, n_params); CSR when ``X`` is sparse."""
         X, Y = self._data(X, Y)
         return self._expand(X, self.residuals(theta, X, Y))
+
+    def influence_gradients(self, theta):
+        """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``, shape (n, n_params).
+
+        Differentiating the stationarity condition ``∇F(θ̂) = 0`` in ``s_i`` gives
+        ``g_i = ∇L(z_i, θ̂)`` when the penalty does not depend on the weights (Koh
+        & Liang's eq. 3), and ``g_i = ∇L(z_i, θ̂) + diag(λ) θ̂ / S`` when it is
+        proportional to ``S`` (``penalty_per_weight``, design notes section 1).
+        """
+        G = self.sample_gradients(theta)
+        if not self.penalty_per_weight:
+            return G
+        G = G.toarray() if sp.issparse(G) else G
+        return G + self.penalty * theta / self.weight_sum
 
     def _expand(self, X, R):
         """Rows ``r_i ⊗ [x_i, 1]`` in parameter order."""

@@ -111,3 +111,22 @@ def test_binary_and_squared_losses_have_no_flat_directions():
     for kind in ["binary", "squared"]:
         obj, _ = _objective(kind, True, False, penalized=False)
         assert obj.null_directions().shape == (obj.n_params, 0)
+
+
+def test_influence_gradients_add_the_penalty_share_when_it_scales_with_weights():
+    obj, theta = _objective("squared", True, False)
+    np.testing.assert_array_equal(
+        obj.influence_gradients(theta), obj.sample_gradients(theta)
+    )
+    scaled = LinearObjective(
+        obj.loss,
+        obj.X,
+        obj.Y,
+        obj.sample_weight,
+        obj.penalty,
+        True,
+        penalty_per_weight=True,
+    )
+    # F = Σ s_i L_i + (S/2) θᵀ diag(μ) θ: ∂/∂s_i of ∇F is ∇L_i + diag(μ) θ, μ = λ/S
+    expected = obj.sample_gradients(theta) + obj.penalty * theta / obj.weight_sum
+    np.testing.assert_allclose(scaled.influence_gradients(theta), expected)
