@@ -19,6 +19,9 @@ class BinaryLogLoss:
 
     n_outputs = 1
 
+    def dispersion(self, y, raw, sample_weight, dof):
+        return 1.0
+
     def loss(self, y, raw):
         # log(1 + e^raw) - y raw  ==  -log_expit(raw) + (1 - y) raw, stable both ways
         return (-log_expit(raw) + (1.0 - y) * raw).sum(axis=1)
@@ -44,6 +47,9 @@ class MultinomialLogLoss:
     def __init__(self, n_classes):
         self.n_outputs = n_classes
 
+    def dispersion(self, y, raw, sample_weight, dof):
+        return 1.0
+
     def loss(self, y, raw):
         return logsumexp(raw, axis=1) - (y * raw).sum(axis=1)
 
@@ -66,6 +72,13 @@ class SquaredError:
 
     def __init__(self, n_outputs=1):
         self.n_outputs = n_outputs
+
+    def dispersion(self, y, raw, sample_weight, dof):
+        """``2 σ̂²`` with ``σ̂² = Σ s_i r_i² / dof``: the loss has no factor ½, so its
+        Hessian is twice the Gaussian information."""
+        if self.n_outputs != 1:
+            raise NotImplementedError("dispersion is defined for a single target.")
+        return 2.0 * (sample_weight @ ((y - raw) ** 2).sum(axis=1)) / dof
 
     def loss(self, y, raw):
         return ((y - raw) ** 2).sum(axis=1)

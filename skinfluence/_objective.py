@@ -70,6 +70,23 @@ class LinearObjective:
                 f"penalty has shape {self.penalty.shape}, expected ({self.n_params},)."
             )
 
+    def with_weights(self, sample_weight):
+        """The same objective with other effective weights (penalty rescaled if
+        it is proportional to the total weight)."""
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        penalty = self.penalty
+        if self.penalty_per_weight:
+            penalty = penalty * (sample_weight.sum() / self.weight_sum)
+        return LinearObjective(
+            self.loss,
+            self.X,
+            self.Y,
+            sample_weight,
+            penalty,
+            self.fit_intercept,
+            self.penalty_per_weight,
+        )
+
     # -- parameter layout -------------------------------------------------------
     def unpack(self, theta):
         """Split ``θ`` (or a (n_params, m) block) into ``W`` (K, d, ...) and ``b``."""

@@ -1,0 +1,151 @@
+"""Classical regression diagnostics on the same factored Hessian.
+
+With ``A = S H`` the sum-form Hessian, ``Δ_i`` the change of the parameters when
+row ``i`` is left out (one exact Newton step, see :mod:`skinfluence._removal`),
+``p`` the number of identified parameters and ``φ`` the dispersion (1 for
+log-losses; for squared error ``2σ̂²``, twice the residual variance because the
+loss has no factor ½), the textbook definitions read
+
+- leverage ``h_ii = trace(D_i J_i A⁻¹ J_iᵀ)``, the generalized hat value (Pregibon
+  1981 for logistic regression; the usual hat value for least squares);
+- Cook's distance ``Δ_iᵀ A Δ_i / (p φ)`` (Cook 1977), which for least squares is
+  ``r_i² h_ii / (p σ̂² (1 − h_ii)²)``;
+- DFBETA ``θ̂ − θ̂₍ᵢ₎ = −Δ_i`` and DFBETAS, DFBETA over the standard error
+  ``sqrt(φ₍ᵢ₎ diag(A⁻¹))`` (Belsley, Kuh & Welsch 1980), with the deleted
+  dispersion ``φ₍ᵢ₎`` for least squares and ``φ`` otherwise.
+"""
+
+import numpy as np
+
+from ._losses import SquaredError
+from ._removal import iter_row_blocks
+
+
+class DiagnosticsMixin:
+    """Leverage, Cook's distance, DFBETA(S) and self-influence for every row."""
+
+    def _row_pieces(self):
+        core = self._core()
+        if "row_pieces" not in core:
+            objective = core["objective"]
+            if objective.penalty_per_weight:
+                raise NotImplementedError(
+                    f"{type(self).__name__}: diagnostics need a penalty that does not "
+                    "scale with the total weight."
+                )
+            n, p = objective.n_samples, objective.n_params
+            leverage, changes = np.empty(n), np.empty((n, p))
+            for batch, blocks in iter_row_blocks(
+                objective, core["theta"], core["solver"], -core["newton_step"]
+            ):
+                leverage[batch] = blocks.leverage()
+                changes[batch] = blocks.removal_parts()
+            core["row_pieces"] = leverage, changes
+        return core["row_pieces"]
+
+    def _dispersion(self):
+        core = self._core()
+        objective, theta = core["objective"], core["theta"]
+        dof = np.count_nonzero(objective.sample_weight) - core["solver"].rank
+        if dof <= 0:
+            raise ValueError("Dispersion needs more rows with weight than parameters.")
+        raw = objective.raw_prediction(theta)
+        return objective.loss.dispersion(
+            objective.Y, raw, objective.sample_weight, dof
+        ), dof
+
+    def leverage(self):
+        """Generalized hat values ``h_ii`` of the training rows.
+
+        For least squares the diagonal of ``X (XᵀWX + Λ)⁻¹ XᵀW``; for logistic
+        regression Pregibon's ``s_i p_i (1 − p_i) x̃_iᵀ A⁻¹ x̃_i``; for the
+        multinomial model the trace of the row's block of the hat matrix. The
+        penalty is included in ``A``.
+
+        Returns
+        -------
+        leverage : ndarray of shape (n_train,)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceLinearRegression
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> h = InfluenceLinearRegression().fit(X, y).leverage()
+        >>> round(float(h.sum()), 6)  # trace of the hat matrix = number of parameters
+        11.0
+        """
+        return self._row_pieces()[0].copy()
+
+    def dfbeta(self):
+        """DFBETA: ``θ̂ − θ̂₍ᵢ₎`` for every training row (classical sign).
+
+        ``θ̂₍ᵢ₎`` is one exact Newton step without row ``i`` from the converged
+        fit, exact for least squares (statsmodels' ``dfbeta``/``d_params``). This
+        is ``-loo_params_change("newton")``.
+
+        Returns
+        -------
+        dfbeta : ndarray of shape (n_train, n_params)
+        """
+        return -self._row_pieces()[1]
+
+    def dfbetas(self):
+        """DFBETAS: DFBETA divided by the parameters' standard errors.
+
+        The standard error is ``sqrt(φ₍ᵢ₎ diag(A⁻¹))``, with the dispersion of
+        the fit without row ``i`` for least squares and ``φ = 1`` for log-losses.
+
+        Returns
+        -------
+        dfbetas : ndarray of shape (n_train, n_params)
+        """
+        core = self._core()
+        objective, solver = core["objective"], core["solver"]
+        leverage, changes = self._row_pieces()
+        phi, dof = self._dispersion()
+        # standard errors need diag(A⁻¹): p solves with unit vectors (p is small)
+        inv_diag = (
+            np.diag(solver.solve(np.eye(objective.n_params))) / objective.weight_sum
+        )
+        if isinstance(objective.loss, SquaredError):
+            s, r = (
+                objective.sample_weight,
+                (objective.Y - objective.raw_prediction(core["theta"]))[:, 0],
+            )
+            safe = np.where(leverage < 1, 1 - leverage, np.inf)
+            phi = (phi * dof - 2 * s * r**2 / safe) / (dof - 1)
+            phi = phi[:, None]
+        return -changes / np.sqrt(phi * inv_diag)
+
+    def cooks_distance(self):
+        """Cook's distance ``Δ_iᵀ A Δ_i / (p φ)`` of every training row.
+
+        Returns
+        -------
+        distance : ndarray of shape (n_train,)
+        """
+        core = self._core()
+        objective, solver = core["objective"], core["solver"]
+        _, changes = self._row_pieces()
+        phi, _ = self._dispersion()
+        H = core.setdefault("hessian", objective.hessian(core["theta"]))
+        quad = np.einsum("ip,pq,iq->i", changes, H, changes) * objective.weight_sum
+        return quad / (solver.rank * phi)
+
+    def self_influence(self):
+        """``I_up,loss(z_i, z_i)`` for every training row.
+
+        How much up-weighting a row raises its own loss: always ``≤ 0`` when the
+        penalty does not scale with the weights (``-g_iᵀ H⁻¹ g_i``); rows with the
+        most negative values are the ones the model bends furthest to fit, the
+        first to check for label errors (Koh & Liang, section 5.4).
+
+        Returns
+        -------
+        self_influence : ndarray of shape (n_train,)
+        """
+        core = self._core()
+        G = core["objective"].sample_gradients(core["theta"])
+        G = G.toarray() if hasattr(G, "toarray") else G
+        return np.einsum("ip,ip->i", G, self.influence_params_)
