@@ -251,7 +251,9 @@ class InfluenceMixin:
             ``∇f(x_test)ᵀ influence_params_[i]`` for each output ``f`` (columns of
             the response in scikit-learn's order, e.g. ``classes_``; a binary
             ``predict_proba`` has two). Removing row ``i`` changes an output by
-            about ``-(s_i/S) influence[..., i]``. One output: 2-D.
+            about ``-(s_i/S) influence[..., i]``. One output: 2-D. A multinomial
+            ``decision_function`` is taken with intercepts summing to zero, as
+            scikit-learn fits them (a common shift changes no probability).
 
         Examples
         --------
