@@ -8,6 +8,7 @@ up-weighting row ``i`` on any differentiable ``f(θ)`` is
 few test-side gradients, never for every training row.
 """
 
+import numbers
 import warnings
 
 import numpy as np
@@ -235,8 +236,10 @@ class _PredictionGap(ParameterFunction):
                     f"{self._method} has {m} outputs: pass output= (a column "
                     "index, in classes_ order for classifiers)."
                 )
-        if not 0 <= int(output) < m:
-            raise ValueError(f"output must be in [0, {m}), got {output}.")
+        if not isinstance(output, numbers.Integral) or not 0 <= output < m:
+            raise ValueError(
+                f"output must be an integer column index in [0, {m}), got {output!r}."
+            )
         self.output = int(output)
         self.description = (
             f"mean {self._method}[:, {self.output}] of {self._X_a.shape[0]} rows "

@@ -413,8 +413,10 @@ def test_clear_errors():
         reg.influence_prediction(X, response_method="predict_proba")
     with pytest.raises(ValueError, match="pass output="):
         prediction_gap(clf, X[:3], X[3:])
-    with pytest.raises(ValueError, match="output must be in"):
+    with pytest.raises(ValueError, match="output must be an integer column index"):
         prediction_gap(clf, X[:3], X[3:], output=3)
+    with pytest.raises(ValueError, match="output must be an integer column index"):
+        prediction_gap(clf, X[:3], X[3:], output="a class label")
     with pytest.raises(ValueError, match="features"):
         clf.influence_prediction(X[:, :1])
     with pytest.raises(ValueError, match="y_test"):
