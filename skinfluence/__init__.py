@@ -10,6 +10,7 @@ from ._estimators import (
     InfluenceRidge,
 )
 from ._mixin import InfluenceMixin, NonStationaryWarning
+from ._outputs import ParameterFunction, mean_loss, prediction_gap
 from ._solvers import SingularHessianWarning
 from ._validation import loo_refit
 
@@ -21,7 +22,10 @@ __all__ = [
     "InfluenceMixin",
     "InfluenceRidge",
     "NonStationaryWarning",
+    "ParameterFunction",
     "SingularHessianWarning",
     "loo_refit",
+    "mean_loss",
+    "prediction_gap",
     "__version__",
 ]

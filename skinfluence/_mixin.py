@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from . import _outputs
 from ._adapters import adapter_for
 from ._diagnostics import DiagnosticsMixin
 from ._removal import RowBlocks, row_batches
@@ -402,6 +403,99 @@ class InfluenceMixin(DiagnosticsMixin):
         raw = raw.transpose(0, 2, 1).reshape(m * n, K)
         values = objective.loss.loss(np.repeat(Y_test, n, axis=0), raw)
         return values.reshape(m, n) - base[:, None]
+
+    # -- influence on outputs (logic in _outputs.py) ----------------------------------
+    def influence_prediction(self, X_test, response_method="auto"):
+        """Influence of up-weighting each training row on each model output.
+
+        Parameters
+        ----------
+        X_test : {array-like, sparse matrix} of shape (n_test, n_features)
+        response_method : {"auto", "predict_proba", "decision_function", "predict"}
+            ``"auto"``: ``predict_proba`` for classifiers, ``predict`` for regressors.
+
+        Returns
+        -------
+        influence : ndarray of shape (n_test, n_train) or (n_test, n_outputs, n_train)
+            ``∇f(x_test)ᵀ influence_params_[i]`` for each output ``f`` (columns of
+            the response in scikit-learn's order, e.g. ``classes_``; a binary
+            ``predict_proba`` has two). Removing row ``i`` changes an output by
+            about ``-(s_i/S) influence[..., i]``. One output: 2-D. A multinomial
+            ``decision_function`` is taken with intercepts summing to zero, as
+            scikit-learn fits them (a common shift changes no probability).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skinfluence import InfluenceLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = InfluenceLogisticRegression(solver="newton-cholesky").fit(X, y)
+        >>> model.influence_prediction(X[:2]).shape
+        (2, 3, 150)
+        """
+        return _outputs.influence_prediction(self, X_test, response_method)
+
+    def influence_statistic(self, func, grad=None):
+        """Influence of up-weighting each training row on a function of ``θ``.
+
+        Parameters
+        ----------
+        func : callable
+            ``func(theta) -> float`` with ``theta = [coef_.ravel(), intercept_]``;
+            :func:`mean_loss` and :func:`prediction_gap` build common ones.
+        grad : callable, default=None
+            ``grad(theta) -> ndarray (n_params,)``. If None, ``func.gradient`` is
+            used when it exists, else central finite differences (with a
+            ``UserWarning``).
+
+        Returns
+        -------
+        influence : ndarray of shape (n_train,)
+            ``∇f(θ̂)ᵀ influence_params_[i]``; removing row ``i`` changes ``f`` by
+            about ``-(s_i/S) influence[i]``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> bmi = model.influence_statistic(lambda t: t[2], grad=lambda t: np.eye(11)[2])
+        >>> np.allclose(bmi, model.influence_params_[:, 2])  # coef_[2] is θ[2]
+        True
+        """
+        return _outputs.influence_statistic(self, func, grad)
+
+    def influence_perturbation(self, X_test, y_test=None, max_bytes=_outputs.MAX_BYTES):
+        """Influence of moving each training row's features on each test loss.
+
+        Koh & Liang's ``I_pert,loss(z_i, z_test_j) = -∇L(z_test_j)ᵀ H⁻¹ ∇_x∇_θ L(z_i, θ̂)``.
+
+        Parameters
+        ----------
+        X_test : {array-like, sparse matrix} of shape (n_test, n_features)
+        y_test : array-like of shape (n_test,) or (n_test, n_targets), default=None
+            As in :meth:`influence_loss`.
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_train ·
+            n_features`` bytes, would be larger.
+
+        Returns
+        -------
+        influence : ndarray of shape (n_test, n_train, n_features)
+            Moving training row ``i``'s features by a small ``δ`` changes test loss
+            ``j`` by about ``(s_i/S) influence[j, i] @ δ``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> model.influence_perturbation(X[:3], y[:3]).shape
+        (3, 442, 10)
+        """
+        return _outputs.influence_perturbation(self, X_test, y_test, max_bytes)
 
 
 def _check_indices(indices, n):

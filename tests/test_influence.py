@@ -9,8 +9,8 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.utils.class_weight import compute_class_weight
 
 from skinfluence import (
