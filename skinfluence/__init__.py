@@ -4,6 +4,7 @@ Koh & Liang, "Understanding Black-box Predictions via Influence Functions",
 ICML 2017, in closed form and matched to each estimator's training objective.
 """
 
+from ._config import config_context, get_config, set_config
 from ._estimators import (
     InfluenceLinearRegression,
     InfluenceLogisticRegression,
@@ -11,12 +12,13 @@ from ._estimators import (
 )
 from ._mixin import InfluenceMixin, NonStationaryWarning
 from ._outputs import ParameterFunction, mean_loss, prediction_gap
-from ._solvers import SingularHessianWarning
+from ._solvers import CGWarning, SingularHessianWarning
 from ._validation import loo_refit
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CGWarning",
     "InfluenceLinearRegression",
     "InfluenceLogisticRegression",
     "InfluenceMixin",
@@ -24,8 +26,11 @@ __all__ = [
     "NonStationaryWarning",
     "ParameterFunction",
     "SingularHessianWarning",
+    "config_context",
+    "get_config",
     "loo_refit",
     "mean_loss",
     "prediction_gap",
+    "set_config",
     "__version__",
 ]

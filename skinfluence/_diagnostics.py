@@ -129,8 +129,8 @@ class DiagnosticsMixin:
         objective, solver = core["objective"], core["solver"]
         _, changes = self._row_pieces()
         phi, _ = self._dispersion()
-        H = core.setdefault("hessian", objective.hessian(core["theta"]))
-        quad = np.einsum("ip,pq,iq->i", changes, H, changes) * objective.weight_sum
+        H_changes = objective.hessian_dot(core["theta"], changes.T).T
+        quad = np.einsum("ip,ip->i", changes, H_changes) * objective.weight_sum
         return quad / (solver.rank * phi)
 
     def self_influence(self):

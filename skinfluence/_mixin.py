@@ -5,24 +5,21 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config as sklearn_get_config
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing
+from sklearn.utils import Bunch, _safe_indexing, gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _outputs
 from ._adapters import adapter_for
+from ._config import get_config
 from ._diagnostics import DiagnosticsMixin
 from ._removal import RowBlocks, row_batches
-from ._solvers import DenseHessianSolver
+from ._solvers import ConjugateGradientSolver, DenseHessianSolver
 
 
 class NonStationaryWarning(UserWarning):
     """The fitted parameters are measurably short of the objective's minimum."""
-
-
-#: warn when the Newton step to the minimum exceeds this fraction of the
-#: root-mean-square effect of removing one training row
-STATIONARITY_THRESHOLD = 0.1
 
 
 class InfluenceMixin(DiagnosticsMixin):
@@ -82,47 +79,62 @@ class InfluenceMixin(DiagnosticsMixin):
                 f"{type(self).__name__} has no training data: fit it first."
             )
         cache = self._influence_cache
-        if "solver" not in cache:
+        settings = get_config()
+        if cache.get("settings") != settings:
+            cache.clear()
             adapter = adapter_for(self)
             adapter.check_supported()
             objective = adapter.objective(
                 self._influence_X, self._influence_y, self._influence_sw
             )
             theta = adapter.theta()
-            hessian = objective.hessian(theta)
             cache.update(
+                settings=settings,
                 adapter=adapter,
                 objective=objective,
                 theta=theta,
-                solver=DenseHessianSolver(hessian, objective.null_directions()),
-                train_gradients=objective.influence_gradients(theta),
+                solver=_hessian_solver(objective, theta, settings),
             )
             self._check_stationarity(cache)
         return cache
 
+    def _train_gradient_product(self, A):
+        """``G A`` with ``G`` the training rows' influence gradients, shape (n, m)."""
+        core = self._core()
+        objective, theta = core["objective"], core["theta"]
+        A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
+        out = np.empty((objective.n_samples, A.shape[1]))
+        for batch in _batches(objective.n_samples, A.shape[1] * objective.n_outputs):
+            out[batch] = objective.influence_gradient_product(theta, A, batch)
+        return out
+
     def _check_stationarity(self, cache):
         objective, theta, solver = cache["objective"], cache["theta"], cache["solver"]
         grad = objective.gradient(theta)
-        step = -solver.solve(grad)
-        G = cache["train_gradients"]
-        w = objective.sample_weight / objective.weight_sum
-        # mean_i ‖(s_i/S) H⁻¹ g_i‖² = trace(H⁻¹ (Gᵀ diag(w²) G) H⁻¹) / n
-        M = G.T @ (
-            G.multiply(w[:, None] ** 2) if sp.issparse(G) else G * w[:, None] ** 2
-        )
-        M = M.toarray() if sp.issparse(M) else M
-        typical = np.sqrt(max(np.trace(solver.solve(solver.solve(M).T)), 0.0) / len(w))
-        cache.update(gradient_norm=float(np.linalg.norm(grad)), newton_step=step)
+        # typical effect of removing one row, sqrt(mean_i ‖(s_i/S) H⁻¹ g_i‖²),
+        # estimated on evenly spaced rows (256 with Cholesky, 16 with CG)
+        n_probe = 16 if solver.method == "cg" else 256
+        rows = np.unique(np.linspace(0, objective.n_samples - 1, n_probe).astype(int))
+        G = objective.influence_gradients(theta, rows)
+        G = G.toarray() if sp.issparse(G) else G
+        w = objective.sample_weight[rows] / objective.weight_sum
+        solved = solver.solve(np.column_stack([G.T * w, grad]))
+        step = -solved[:, -1]
+        typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
         ratio = np.linalg.norm(step) / typical if typical > 0 else np.inf
-        cache["stationarity_ratio"] = float(ratio)
-        if ratio > STATIONARITY_THRESHOLD:
+        cache.update(
+            gradient_norm=float(np.linalg.norm(grad)),
+            newton_step=step,
+            stationarity_ratio=float(ratio),
+        )
+        if ratio > cache["settings"]["stationarity_threshold"]:
             warnings.warn(
                 f"{type(self).__name__} is not at the minimum of its objective: "
                 f"‖∇R(θ̂)‖ = {np.linalg.norm(grad):.3g}, and the Newton step to the "
                 f"minimum is {ratio:.3g} times the typical effect of removing one "
                 "training row, so influences describe that row's effect less well "
                 "than they could. Refit with a smaller tol (e.g. tol=1e-8) and a "
-                "larger max_iter.",
+                "larger max_iter, or use newton_update().",
                 NonStationaryWarning,
                 stacklevel=3,
             )
@@ -133,8 +145,9 @@ class InfluenceMixin(DiagnosticsMixin):
         """Euclidean norm of the full gradient of the risk ``∇R(θ̂)`` at the fit.
 
         Zero at an exact minimum. A :class:`NonStationaryWarning` is issued when
-        the Newton step ``-H⁻¹∇R(θ̂)`` is larger than ``STATIONARITY_THRESHOLD``
-        (0.1) times the root-mean-square effect of removing one training row.
+        the Newton step ``-H⁻¹∇R(θ̂)`` is larger than ``stationarity_threshold``
+        (0.1, see :func:`set_config`) times the root-mean-square effect of
+        removing one training row (estimated on up to 256 evenly spaced rows).
         """
         return self._core()["gradient_norm"]
 
@@ -166,7 +179,8 @@ class InfluenceMixin(DiagnosticsMixin):
         """
         core = self._core()
         if "influence_params" not in core:
-            G = core["train_gradients"]
+            objective = core["objective"]
+            G = objective.influence_gradients(core["theta"])
             G = G.toarray() if sp.issparse(G) else G
             core["influence_params"] = -core["solver"].solve(G.T).T
         return core["influence_params"]
@@ -195,7 +209,66 @@ class InfluenceMixin(DiagnosticsMixin):
         G_test = core["objective"].sample_gradients(core["theta"], X_test, Y_test)
         G_test = G_test.toarray() if sp.issparse(G_test) else G_test
         A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test), (n_params, n_test)
-        return -np.asarray(core["train_gradients"] @ A).T
+        return -self._train_gradient_product(A).T
+
+    def top_influences(self, X_test, y_test=None, k=5):
+        """Most helpful and most harmful training rows for each test point.
+
+        Streams over blocks of test points and training rows sized by
+        scikit-learn's ``working_memory``, keeping only the running top ``k``:
+        the full ``(n_test, n_train)`` matrix is never held.
+
+        Parameters
+        ----------
+        X_test, y_test : as in :meth:`influence_loss`
+        k : int, default=5
+
+        Returns
+        -------
+        result : :class:`~sklearn.utils.Bunch`
+            ``helpful_indices``, ``helpful_values``: the ``k`` most negative
+            influences per test point (rows whose up-weighting lowers its loss),
+            most helpful first; ``harmful_indices``, ``harmful_values``: the ``k``
+            most positive, most harmful first. Arrays of shape (n_test, k).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skinfluence import InfluenceLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = InfluenceLogisticRegression(tol=1e-10, max_iter=1000).fit(X, y)
+        >>> top = model.top_influences(X[:2], y[:2], k=3)
+        >>> top.harmful_indices.shape
+        (2, 3)
+        """
+        core = self._core()
+        objective = core["objective"]
+        X_test, Y_test = self._test_data(X_test, y_test)
+        n, m = objective.n_samples, X_test.shape[0]
+        k = int(min(k, n))
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}.")
+        low_i, low_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
+        high_i, high_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
+        width = max(1, int(np.sqrt(n)))  # test points per block
+        for tests in gen_batches(m, width):
+            G_test = objective.sample_gradients(
+                core["theta"], X_test[tests], Y_test[tests]
+            )
+            G_test = G_test.toarray() if sp.issparse(G_test) else G_test
+            A = core["solver"].solve(G_test.T)
+            best = None
+            for rows in _batches(n, A.shape[1] * objective.n_outputs):
+                block = -objective.influence_gradient_product(core["theta"], A, rows)
+                index = np.arange(n)[rows]
+                best = _merge_top(best, block.T, index, k)
+            low_i[tests], low_v[tests], high_i[tests], high_v[tests] = best
+        return Bunch(
+            helpful_indices=low_i,
+            helpful_values=low_v,
+            harmful_indices=high_i,
+            harmful_values=high_v,
+        )
 
     def _test_data(self, X_test, y_test):
         """Validated test features and targets encoded for the loss."""
@@ -246,7 +319,7 @@ class InfluenceMixin(DiagnosticsMixin):
         if method == "exact":
             return self._exact_refit(keep)
         if method == "influence":
-            G = core["train_gradients"][idx]
+            G = objective.influence_gradients(theta, idx)
             summed = np.asarray(G.T @ objective.sample_weight[idx]).ravel()
             new_theta = theta + core["solver"].solve(summed) / objective.weight_sum
         elif method == "newton":
@@ -510,3 +583,54 @@ def _check_indices(indices, n):
     if np.unique(idx).size != idx.size:
         raise ValueError("indices contain duplicates.")
     return idx
+
+
+def _hessian_solver(objective, theta, settings):
+    """Cholesky of the dense Hessian, or matrix-free CG for many parameters."""
+    kind = settings["hessian_solver"]
+    if kind == "auto":
+        kind = (
+            "cholesky" if objective.n_params <= settings["max_dense_params"] else "cg"
+        )
+    if kind == "cholesky":
+        return DenseHessianSolver(objective.hessian(theta), objective.null_directions())
+    return ConjugateGradientSolver(
+        lambda V: objective.hessian_dot(theta, V),
+        objective.hessian_diagonal(theta),
+        objective.null_directions(),
+        tol=settings["cg_tol"],
+        maxiter=settings["cg_maxiter"],
+    )
+
+
+def _batches(n_rows, row_width):
+    """Slices of rows such that ``row_width`` float64 per row fit in scikit-learn's
+    ``working_memory``."""
+    budget = sklearn_get_config()["working_memory"] * 2**20
+    return gen_batches(n_rows, max(1, int(budget // (8 * max(row_width, 1)))))
+
+
+def _merge_top(best, block, index, k):
+    """Running ``k`` smallest and largest of each row of ``block`` (m, b), sorted."""
+    labels = np.broadcast_to(index, block.shape)
+    if best is not None:
+        low_i, low_v, high_i, high_v = best
+        low = np.hstack([low_v, block]), np.hstack([low_i, labels])
+        high = np.hstack([high_v, block]), np.hstack([high_i, labels])
+    else:
+        low = high = block, labels
+    low_v, low_i = _select(*low, k)
+    high_v, high_i = _select(-high[0], high[1], k)
+    return low_i, low_v, high_i, -high_v
+
+
+def _select(values, labels, k):
+    """The ``k`` smallest of each row, in increasing order, with their labels."""
+    if values.shape[1] > k:
+        part = np.argpartition(values, k - 1, axis=1)[:, :k]
+        values = np.take_along_axis(values, part, axis=1)
+        labels = np.take_along_axis(labels, part, axis=1)
+    order = np.argsort(values, axis=1, kind="stable")
+    return np.take_along_axis(values, order, axis=1), np.take_along_axis(
+        labels, order, axis=1
+    )

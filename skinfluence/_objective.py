@@ -118,7 +118,7 @@ class LinearObjective:
         X, Y = self._data(X, Y)
         return self._expand(X, self.residuals(theta, X, Y))
 
-    def influence_gradients(self, theta):
+    def influence_gradients(self, theta, rows=None):
         """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``, shape (n, n_params).
 
         Differentiating the stationarity condition ``∇F(θ̂) = 0`` in ``s_i`` gives
@@ -126,11 +126,31 @@ class LinearObjective:
         & Liang's eq. 3), and ``g_i = ∇L(z_i, θ̂) + diag(λ) θ̂ / S`` when it is
         proportional to ``S`` (``penalty_per_weight``, design notes section 1).
         """
-        G = self.sample_gradients(theta)
+        X, Y = (self.X, self.Y) if rows is None else (self.X[rows], self.Y[rows])
+        G = self.sample_gradients(theta, X, Y)
         if not self.penalty_per_weight:
             return G
         G = G.toarray() if sp.issparse(G) else G
-        return G + self.penalty * theta / self.weight_sum
+        return G + self._penalty_share(theta)
+
+    def _penalty_share(self, theta):
+        if not self.penalty_per_weight:
+            return np.zeros(self.n_params)
+        return self.penalty * theta / self.weight_sum
+
+    def influence_gradient_product(self, theta, A, rows=slice(None)):
+        """``G A`` for ``G`` the influence gradients of ``rows`` and ``A`` of shape
+        (n_params, m), without forming ``G``: ``Σ_k r_ik ([x_i, 1] · A_k)``."""
+        A = np.asarray(A, dtype=np.float64)
+        X, Y = self.X[rows], self.Y[rows]
+        R = self.loss.gradient(Y, self.raw_prediction(theta, X))
+        K, d, m = self.n_outputs, self.n_features, A.shape[1]
+        W, b = self.unpack(A)  # (K, d, m), (K, m)
+        XA = np.asarray(X @ W.transpose(1, 0, 2).reshape(d, K * m)).reshape(-1, K, m)
+        out = np.einsum("nk,nkm->nm", R, XA + b[None])
+        if self.penalty_per_weight:
+            out += self._penalty_share(theta) @ A
+        return out
 
     def _expand(self, X, R):
         """Rows ``r_i ⊗ [x_i, 1]`` in parameter order."""
@@ -211,19 +231,40 @@ class LinearObjective:
         V = np.asarray(V, dtype=np.float64)
         one = V.ndim == 1
         V = V.reshape(self.n_params, -1)
+        K, d, m = self.n_outputs, self.n_features, V.shape[1]
         raw = self.raw_prediction(theta)
+        dW, db = self.unpack(V)  # (K, d, m), (K, m)
+        draw = np.asarray(self.X @ dW.transpose(1, 0, 2).reshape(d, K * m))
+        draw = draw.reshape(-1, K, m) + db[None]
+        # per-sample Hessian applied to every column: (n, K, m) -> (n·m, K) layout
+        flat = draw.transpose(0, 2, 1).reshape(-1, K)
+        R = self.loss.hessian_apply(
+            np.repeat(self.Y, m, axis=0), np.repeat(raw, m, axis=0), flat
+        )
+        R = R.reshape(-1, m, K) * self.sample_weight[:, None, None]
+        parts = [np.asarray(self.X.T @ R.reshape(-1, m * K)).reshape(d, m, K)]
         out = np.empty_like(V)
-        for j in range(V.shape[1]):
-            dW, db = self.unpack(V[:, j])
-            draw = np.asarray(self.X @ dW.T) + db
-            R = self.loss.hessian_apply(self.Y, raw, draw) * self.sample_weight[:, None]
-            parts = [np.asarray(self.X.T @ R).T.ravel()]
-            if self.fit_intercept:
-                parts.append(R.sum(axis=0))
-            out[:, j] = np.concatenate(parts)
+        out[: K * d] = parts[0].transpose(2, 0, 1).reshape(K * d, m)
+        if self.fit_intercept:
+            out[K * d :] = R.sum(axis=0).T
         out += self.penalty[:, None] * V
         out /= self.weight_sum
         return out[:, 0] if one else out
+
+    def hessian_diagonal(self, theta):
+        """``diag(H)``, for preconditioning."""
+        K, d, X = self.n_outputs, self.n_features, self.X
+        raw = self.raw_prediction(theta)
+        diag = np.empty(self.n_params)
+        X2 = X.multiply(X) if sp.issparse(X) else X * X
+        for k in range(K):
+            unit = np.zeros_like(raw)
+            unit[:, k] = 1.0
+            w = self.loss.hessian_apply(self.Y, raw, unit)[:, k] * self.sample_weight
+            diag[k * d : (k + 1) * d] = np.asarray(X2.T @ w).ravel()
+            if self.fit_intercept:
+                diag[K * d + k] = w.sum()
+        return (diag + self.penalty) / self.weight_sum
 
     def null_directions(self):
         """Orthonormal directions along which ``R`` is exactly flat, shape (n_params, r).

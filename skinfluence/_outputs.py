@@ -134,7 +134,7 @@ def influence_prediction(estimator, X_test, response_method="auto"):
     J = output_jacobian(objective, X, D)
     n_test, m, p = J.shape
     A = core["solver"].solve(J.reshape(n_test * m, p).T)  # H⁻¹ ∇f, (p, n_test·m)
-    out = -np.asarray(core["train_gradients"] @ A).T.reshape(n_test, m, -1)
+    out = -estimator._train_gradient_product(A).T.reshape(n_test, m, -1)
     return out[:, 0, :] if m == 1 else out
 
 
@@ -178,7 +178,7 @@ def influence_statistic(estimator, func, grad=None):
                 f"grad returned shape {g.shape}; the parameters have shape "
                 f"{theta.shape} (θ = [coef_.ravel(), intercept_])."
             )
-    return -np.asarray(core["train_gradients"] @ core["solver"].solve(g)).ravel()
+    return -estimator._train_gradient_product(core["solver"].solve(g)).ravel()
 
 
 class ParameterFunction:

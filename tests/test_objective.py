@@ -130,3 +130,24 @@ def test_influence_gradients_add_the_penalty_share_when_it_scales_with_weights()
     # F = Σ s_i L_i + (S/2) θᵀ diag(μ) θ: ∂/∂s_i of ∇F is ∇L_i + diag(μ) θ, μ = λ/S
     expected = obj.sample_gradients(theta) + obj.penalty * theta / obj.weight_sum
     np.testing.assert_allclose(scaled.influence_gradients(theta), expected)
+
+
+@pytest.mark.parametrize("kind, fit_intercept, sparse", CASES)
+def test_matrix_free_products_match_the_explicit_matrices(kind, fit_intercept, sparse):
+    obj, theta = _objective(kind, fit_intercept, sparse)
+    A = np.random.default_rng(4).normal(size=(obj.n_params, 5))
+    G = obj.influence_gradients(theta)
+    G = G.toarray() if sparse else G
+    np.testing.assert_allclose(
+        obj.influence_gradient_product(theta, A), G @ A, rtol=1e-10, atol=1e-12
+    )
+    rows = np.array([3, 0, 7])
+    np.testing.assert_allclose(
+        obj.influence_gradient_product(theta, A, rows),
+        (G @ A)[rows],
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        obj.hessian_diagonal(theta), np.diag(obj.hessian(theta)), rtol=1e-12
+    )
