@@ -39,7 +39,7 @@ model = InfluenceLogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-10)
 model.fit(X, y_noisy)
 
 # %%
-# Three orderings of the training rows: largest |self-influence| first,
+# Three orderings of the training rows: largest self-influence magnitude first,
 # largest training loss first, and random.
 scores = self_influence(model)
 diagonal = np.diag(model.influence_loss(X, y_noisy))
