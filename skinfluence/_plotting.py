@@ -193,6 +193,12 @@ class LeaveOneOutDisplay:
         """
         X, y = _test_point(X_test, y_test)
         n = estimator._core()["objective"].n_samples
+        n_rows = X_train.shape[0] if hasattr(X_train, "shape") else len(X_train)
+        if n_rows != n:
+            raise ValueError(
+                f"X_train has {n_rows} rows but {type(estimator).__name__} "
+                f"was fitted on {n}: pass the data it was fitted on."
+            )
         idx = np.arange(n) if indices is None else np.asarray(indices).ravel()
         influence = estimator.influence_loss(X, y)[0, idx]
         predicted = -_removal_scale(estimator)[idx] * influence

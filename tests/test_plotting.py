@@ -116,6 +116,8 @@ def test_loo_display_from_predictions_and_errors():
     model = InfluenceLinearRegression().fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="one test row"):
         LeaveOneOutDisplay.from_estimator(model, X[50:52], y[50:52], X[:50], y[:50])
+    with pytest.raises(ValueError, match="fitted on 50"):
+        LeaveOneOutDisplay.from_estimator(model, X[50], y[50:51], X[:40], y[:40])
 
 
 def test_self_influence_is_leverage_identity():
