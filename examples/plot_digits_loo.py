@@ -19,7 +19,11 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from skinfluence import InfluenceLogisticRegression, LeaveOneOutDisplay
+from skinfluence import (
+    InfluenceLogisticRegression,
+    LeaveOneOutDisplay,
+    TopInfluenceDisplay,
+)
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0  # pixels in [0, 1]
@@ -53,4 +57,11 @@ disp = LeaveOneOutDisplay.from_estimator(model, x, label, X_train, y_train, indi
 print(f"{len(top)} refits in {time.perf_counter() - start:.1f} s")
 print(f"Pearson {disp.pearson_:.3f}, Spearman {disp.spearman_:.3f}")
 disp.ax_.set_title(f"Digits, 10-class logistic regression, test image {j}")
+
+# %%
+# The training images behind that test loss: the most helpful ones (negative
+# influence, removing them would raise the loss) and the most harmful ones.
+rows = TopInfluenceDisplay.from_estimator(model, x, label, n_top=5, image_shape=(8, 8))
+print("most helpful rows:", rows.helpful_, "labels", y_train[rows.helpful_])
+print("most harmful rows:", rows.harmful_, "labels", y_train[rows.harmful_])
 plt.show()
