@@ -1,48 +1,79 @@
-"""Sphinx configuration for skinfluence."""
+"""Sphinx configuration for skinfluence.
+
+Build from the repository root: ``python -m sphinx -W -b html doc doc/_build/html``.
+"""
 
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(".."))
+# the local package (the repository root), not an installed copy
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+import skinfluence  # noqa: E402
 
 project = "skinfluence"
 author = "skinfluence developers"
 copyright = "2026, skinfluence developers"
-
-try:
-    from skinfluence import __version__ as release
-except ImportError:  # pragma: no cover - docs built without the package
-    release = "unknown"
-version = release
+release = version = skinfluence.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx.ext.mathjax",
-    "sphinx.ext.intersphinx",
+    "sphinx_gallery.gen_gallery",
 ]
 
+# Cross-links to numpy/scikit-learn need their inventories from the network;
+# offline builds (CI sandboxes) would fail under -W, so they are opt-in.
+if os.environ.get("SKINFLUENCE_DOC_INTERSPHINX"):
+    extensions.append("sphinx.ext.intersphinx")
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "numpy": ("https://numpy.org/doc/stable/", None),
+        "sklearn": ("https://scikit-learn.org/stable/", None),
+    }
+
+templates_path = ["_templates"]
 autosummary_generate = True
 numpydoc_show_class_members = False
-autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_class_members_toctree = False
+# class pages list inherited members (the mixin's), minus scikit-learn's own
+# (skipped in setup() below)
+autodoc_default_options = {"members": True}
 
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable/", None),
-    "scipy": ("https://docs.scipy.org/doc/scipy/", None),
-    "sklearn": ("https://scikit-learn.org/stable/", None),
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "within_subsection_order": "FileNameSortKey",
+    "reset_modules": ("matplotlib",),
+    "matplotlib_animations": False,
 }
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 
-try:
-    import pydata_sphinx_theme  # noqa: F401
-
-    html_theme = "pydata_sphinx_theme"
-except ImportError:
-    html_theme = "alabaster"
-
+html_theme = "pydata_sphinx_theme"
 html_title = f"skinfluence {release}"
+html_static_path = ["_static"]
+html_theme_options = {"navigation_with_keys": False}
+
+
+def _skip_scikit_learn_members(app, what, name, obj, skip, options):
+    """Document what skinfluence adds; scikit-learn documents its own members."""
+    if what != "class":
+        return None
+    func = getattr(obj, "fget", obj)  # properties: the getter
+    module = getattr(func, "__module__", None) or ""
+    if module.startswith("sklearn") or (
+        name.startswith("set_") and name.endswith("_request")
+    ):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_scikit_learn_members)

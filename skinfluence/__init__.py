@@ -4,6 +4,7 @@ Koh & Liang, "Understanding Black-box Predictions via Influence Functions",
 ICML 2017, in closed form and matched to each estimator's training objective.
 """
 
+from ._attach import attach
 from ._config import config_context, get_config, set_config
 from ._estimators import (
     InfluenceLinearRegression,
@@ -12,6 +13,11 @@ from ._estimators import (
 )
 from ._mixin import InfluenceMixin, NonStationaryWarning
 from ._outputs import ParameterFunction, mean_loss, prediction_gap
+from ._plotting import (
+    InfluenceIndexDisplay,
+    LeaveOneOutDisplay,
+    TopInfluenceDisplay,
+)
 from ._solvers import CGWarning, SingularHessianWarning
 from ._validation import loo_refit
 
@@ -19,13 +25,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CGWarning",
+    "InfluenceIndexDisplay",
     "InfluenceLinearRegression",
     "InfluenceLogisticRegression",
     "InfluenceMixin",
     "InfluenceRidge",
+    "LeaveOneOutDisplay",
     "NonStationaryWarning",
     "ParameterFunction",
     "SingularHessianWarning",
+    "TopInfluenceDisplay",
+    "attach",
     "config_context",
     "get_config",
     "loo_refit",
