@@ -13,6 +13,7 @@ from ._estimators import (
 )
 from ._mixin import InfluenceMixin, NonStationaryWarning
 from ._outputs import ParameterFunction, mean_loss, prediction_gap
+from ._pipeline import InfluencePipeline
 from ._plotting import (
     InfluenceIndexDisplay,
     LeaveOneOutDisplay,
@@ -29,6 +30,7 @@ __all__ = [
     "InfluenceLinearRegression",
     "InfluenceLogisticRegression",
     "InfluenceMixin",
+    "InfluencePipeline",
     "InfluenceRidge",
     "LeaveOneOutDisplay",
     "NonStationaryWarning",

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _estimators
 from ._adapters import adapter_for
 from ._mixin import InfluenceMixin, NonStationaryWarning
+from ._pipeline import InfluencePipeline
 
 #: above this ratio (Newton step to the minimum / typical effect of removing one
 #: row) the parameters are so far from the minimum on the given data that the
@@ -74,10 +75,10 @@ def attach(estimator, X_train, y_train, sample_weight=None):
     -------
     attached : estimator or Pipeline
         For an estimator, an instance of the ``Influence*`` class. For a
-        Pipeline, a new Pipeline sharing deep copies of the fitted transformers,
-        whose last step is attached to ``pipeline[:-1].transform(X_train)``.
-        Its influence methods then take transformed data:
-        ``pipe[-1].influence_loss(pipe[:-1].transform(X_test), y_test)``.
+        Pipeline, an :class:`InfluencePipeline` with deep copies of the fitted
+        transformers, whose last step is attached to
+        ``pipeline[:-1].transform(X_train)``; its influence methods take raw
+        test data, e.g. ``pipe.influence_loss(X_test, y_test)``.
 
     Examples
     --------
@@ -96,7 +97,7 @@ def attach(estimator, X_train, y_train, sample_weight=None):
         head = copy.deepcopy(estimator[:-1])
         name, last = estimator.steps[-1]
         attached = attach(last, head.transform(X_train), y_train, sample_weight)
-        return Pipeline(
+        return InfluencePipeline(
             head.steps + [(name, attached)],
             memory=estimator.memory,
             verbose=estimator.verbose,

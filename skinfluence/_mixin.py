@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _outputs
+from . import _frames, _outputs
 from ._adapters import adapter_for
 from ._config import get_config
 from ._diagnostics import DiagnosticsMixin
@@ -62,6 +62,8 @@ class InfluenceMixin(DiagnosticsMixin):
         )
         self._influence_y = np.array(y, copy=True)
         n = self._influence_X.shape[0]
+        index = getattr(X, "index", None)
+        self._influence_index = index if hasattr(X, "columns") else None
         self._influence_sw = (
             None
             if sample_weight is None
@@ -211,7 +213,7 @@ class InfluenceMixin(DiagnosticsMixin):
         A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test), (n_params, n_test)
         return -self._train_gradient_product(A).T
 
-    def top_influences(self, X_test, y_test=None, k=5):
+    def top_influences(self, X_test, y_test=None, k=5, as_frame=False):
         """Most helpful and most harmful training rows for each test point.
 
         Streams over blocks of test points and training rows sized by
@@ -222,6 +224,12 @@ class InfluenceMixin(DiagnosticsMixin):
         ----------
         X_test, y_test : as in :meth:`influence_loss`
         k : int, default=5
+        as_frame : bool, default=False
+            Return a tidy :class:`pandas.DataFrame` instead: one row per test
+            row, kind (``"helpful"``/``"harmful"``) and rank, with the training
+            row's label in the training index, its influence, the predicted
+            change of the test loss if it is removed (``-(s_i/S)·influence``)
+            and its training label.
 
         Returns
         -------
@@ -229,7 +237,8 @@ class InfluenceMixin(DiagnosticsMixin):
             ``helpful_indices``, ``helpful_values``: the ``k`` most negative
             influences per test point (rows whose up-weighting lowers its loss),
             most helpful first; ``harmful_indices``, ``harmful_values``: the ``k``
-            most positive, most harmful first. Arrays of shape (n_test, k).
+            most positive, most harmful first. Arrays of shape (n_test, k),
+            holding positions in the training data.
 
         Examples
         --------
@@ -243,6 +252,7 @@ class InfluenceMixin(DiagnosticsMixin):
         """
         core = self._core()
         objective = core["objective"]
+        X_raw = X_test
         X_test, Y_test = self._test_data(X_test, y_test)
         n, m = objective.n_samples, X_test.shape[0]
         k = int(min(k, n))
@@ -263,12 +273,42 @@ class InfluenceMixin(DiagnosticsMixin):
                 index = np.arange(n)[rows]
                 best = _merge_top(best, block.T, index, k)
             low_i[tests], low_v[tests], high_i[tests], high_v[tests] = best
-        return Bunch(
+        top = Bunch(
             helpful_indices=low_i,
             helpful_values=low_v,
             harmful_indices=high_i,
             harmful_values=high_v,
         )
+        return (
+            _frames.top_influences_frame(self, X_raw, y_test, top) if as_frame else top
+        )
+
+    def influence_frame(self, X_test, y_test=None):
+        """:meth:`influence_loss` as a :class:`pandas.DataFrame`.
+
+        Rows are labelled with ``X_test``'s index (when it is a DataFrame) and
+        columns with the training data's index (when it was a DataFrame).
+
+        Returns
+        -------
+        frame : pandas.DataFrame of shape (n_test, n_train)
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True, as_frame=True)
+        >>> model = InfluenceRidge().fit(X.iloc[10:], y.iloc[10:])
+        >>> frame = model.influence_frame(X.iloc[:3], y.iloc[:3])
+        >>> frame.shape, frame.columns[0]
+        ((3, 432), 10)
+        """
+        return _frames.influence_frame(self, X_test, y_test)
+
+    def _training_index(self):
+        index = getattr(self, "_influence_index", None)
+        return np.arange(self._influence_X.shape[0]) if index is None else index
 
     def _test_data(self, X_test, y_test):
         """Validated test features and targets encoded for the loss."""
@@ -357,6 +397,8 @@ class InfluenceMixin(DiagnosticsMixin):
             _safe_indexing(self._influence_y, keep),
             sw,
         )
+        if self._influence_index is not None:
+            new._influence_index = self._influence_index[keep]
         return new
 
     def _exact_refit(self, keep):
