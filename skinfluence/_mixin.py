@@ -1,20 +1,18 @@
 """InfluenceMixin: influence functions on a fitted linear estimator."""
 
-import copy
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config as sklearn_get_config
-from sklearn.base import clone
-from sklearn.utils import Bunch, _safe_indexing, gen_batches
+from sklearn.utils import Bunch, gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _frames, _outputs
 from ._adapters import adapter_for
 from ._config import get_config
 from ._diagnostics import DiagnosticsMixin
-from ._removal import RowBlocks, row_batches
+from ._removal import RemovalMixin
 from ._solvers import ConjugateGradientSolver, DenseHessianSolver
 
 
@@ -22,7 +20,7 @@ class NonStationaryWarning(UserWarning):
     """The fitted parameters are measurably short of the objective's minimum."""
 
 
-class InfluenceMixin(DiagnosticsMixin):
+class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
     """Influence functions (Koh & Liang, 2017) for a scikit-learn linear model.
 
     Put it first in the bases of a supported estimator (``LogisticRegression``,
@@ -324,202 +322,6 @@ class InfluenceMixin(DiagnosticsMixin):
             )
         return X_test, adapter.encode_targets(y_test)
 
-    def remove_effect(self, indices, method="influence"):
-        """Predict the model refit without some training rows.
-
-        Parameters
-        ----------
-        indices : int or array-like of int
-            Rows of the training data to remove, all together.
-        method : {"influence", "newton", "exact"}, default="influence"
-            - ``"influence"``: first order, ``θ̂ - Σ_i (s_i/S) influence_params_[i]``
-              (effects of several rows add), one solve.
-            - ``"newton"``: one exact Newton step from ``θ̂`` on the objective
-              without those rows, by a Woodbury update of the factored Hessian
-              (no refactorization). Exact for squared error; for one row of a
-              single-output model it is the first-order change divided by
-              ``1 - h_ii`` (generalized leverage). It includes ``newton_step_``,
-              so it also corrects a fit that stopped short of its minimum. When
-              the penalty scales with the weights, the Hessian of the reduced
-              objective is factored afresh.
-            - ``"exact"``: an actual refit on the remaining rows, warm-started
-              from ``θ̂`` where the solver allows, with ``tol`` at most 1e-10.
-
-        Returns
-        -------
-        estimator : same class as self
-            A new fitted estimator whose ``coef_`` and ``intercept_`` are the
-            prediction; it keeps the remaining rows as its training data. The
-            original estimator is not modified.
-        """
-        core = self._core()
-        objective, theta = core["objective"], core["theta"]
-        idx = _check_indices(indices, objective.n_samples)
-        keep = np.setdiff1d(np.arange(objective.n_samples), idx)
-        if method == "exact":
-            return self._exact_refit(keep)
-        if method == "influence":
-            G = objective.influence_gradients(theta, idx)
-            summed = np.asarray(G.T @ objective.sample_weight[idx]).ravel()
-            new_theta = theta + core["solver"].solve(summed) / objective.weight_sum
-        elif method == "newton":
-            new_theta = theta + self._newton_removal(idx)
-        else:
-            raise ValueError(
-                f"method must be 'influence', 'newton' or 'exact', got {method!r}."
-            )
-        return self._with_parameters(new_theta, keep)
-
-    def _newton_removal(self, idx):
-        """``θ' - θ̂`` for one Newton step on the objective without rows ``idx``."""
-        core = self._core()
-        objective, theta = core["objective"], core["theta"]
-        if objective.penalty_per_weight:
-            weights = objective.sample_weight.copy()
-            weights[idx] = 0.0
-            reduced = objective.with_weights(weights)
-            solver = DenseHessianSolver(
-                reduced.hessian(theta), reduced.null_directions()
-            )
-            return -solver.solve(reduced.gradient(theta))
-        blocks = RowBlocks(objective, theta, core["solver"], -core["newton_step"], idx)
-        return core["newton_step"] + blocks.as_group().removal_parts()[0]
-
-    def _with_parameters(self, theta, keep):
-        """A copy of this estimator with parameters ``theta``, trained on rows ``keep``."""
-        state = {k: v for k, v in vars(self).items() if not k.startswith("_influence")}
-        new = type(self).__new__(type(self))
-        new.__dict__.update(copy.deepcopy(state))
-        self._core()["adapter"].set_theta(new, theta)
-        sw = None if self._influence_sw is None else self._influence_sw[keep]
-        new._keep_training_data(
-            _safe_indexing(self._influence_X, keep),
-            _safe_indexing(self._influence_y, keep),
-            sw,
-        )
-        if self._influence_index is not None:
-            new._influence_index = self._influence_index[keep]
-        return new
-
-    def _exact_refit(self, keep):
-        params = self.get_params()
-        new = clone(self)
-        tight = {}
-        if "tol" in params and params["tol"] is not None:
-            tight["tol"] = min(params["tol"], 1e-10)
-        if "max_iter" in params and params["max_iter"] is not None:
-            tight["max_iter"] = max(params["max_iter"], 1000)
-        if "warm_start" in params and getattr(self, "solver", None) != "liblinear":
-            # scikit-learn starts from the existing coef_ when warm_start=True
-            tight["warm_start"] = True
-            new.coef_ = self.coef_.copy()
-            new.intercept_ = np.copy(self.intercept_)
-        new.set_params(**tight)
-        sw = None if self._influence_sw is None else self._influence_sw[keep]
-        kw = {} if sw is None else {"sample_weight": sw}
-        new.fit(
-            _safe_indexing(self._influence_X, keep),
-            _safe_indexing(self._influence_y, keep),
-            **kw,
-        )
-        return new.set_params(**{k: params[k] for k in tight})
-
-    def newton_update(self):
-        """A copy of this estimator moved by one Newton step on its full objective.
-
-        For a fit that stopped short of its minimum (a :class:`NonStationaryWarning`),
-        ``θ̂ + newton_step_`` is much closer to it, and influences computed on
-        the returned estimator describe the converged model (Koh & Liang,
-        appendix B: an influence at a non-minimum is the row-dependent part of a
-        Newton step; this removes the constant part first).
-
-        Returns
-        -------
-        estimator : same class as self
-        """
-        core = self._core()
-        keep = np.arange(core["objective"].n_samples)
-        return self._with_parameters(core["theta"] + core["newton_step"], keep)
-
-    def loo_params_change(self, method="newton"):
-        """Change of the parameters when each training row is left out, all at once.
-
-        Parameters
-        ----------
-        method : {"newton", "influence"}, default="newton"
-            ``"influence"``: ``-(s_i/S) influence_params_[i]``, the first-order
-            change from ``θ̂``. ``"newton"``: the row-dependent part of one exact
-            Newton step on the objective without row ``i`` (see
-            :meth:`remove_effect`), i.e. the change from the converged full fit
-            ``θ̂ + newton_step_``; exact for squared error. Computed in batches
-            from one factorization (cost comparable to ``influence_params_``
-            times the number of outputs).
-
-        Returns
-        -------
-        change : ndarray of shape (n_train, n_params)
-        """
-        core = self._core()
-        objective = core["objective"]
-        if method == "influence":
-            w = objective.sample_weight / objective.weight_sum
-            return -w[:, None] * self.influence_params_
-        if method != "newton":
-            raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
-        if objective.penalty_per_weight:
-            raise NotImplementedError(
-                f"{type(self).__name__}: its penalty scales with the total weight, so "
-                "removing a row changes the whole Hessian; use "
-                "remove_effect(i, method='newton') per row or method='influence'."
-            )
-        out = np.empty((objective.n_samples, objective.n_params))
-        for batch in row_batches(objective):
-            rows = np.arange(objective.n_samples)[batch]
-            blocks = RowBlocks(
-                objective, core["theta"], core["solver"], -core["newton_step"], rows
-            )
-            out[batch] = blocks.removal_parts()
-        return out
-
-    def loo_loss_change(self, X_test, y_test=None, method="newton"):
-        """Change of each test loss when each training row is left out.
-
-        Parameters
-        ----------
-        X_test : {array-like, sparse matrix} of shape (n_test, n_features)
-        y_test : array-like, default=None
-            As in :meth:`influence_loss`.
-        method : {"newton", "influence"}, default="newton"
-            ``"influence"``: ``-(s_i/S) influence_loss[j, i]`` (linear in the
-            parameter change, from ``θ̂``). ``"newton"``: the test loss evaluated
-            exactly at ``θ* + Δ_i`` minus its value at ``θ* = θ̂ + newton_step_``,
-            with ``Δ_i`` from :meth:`loo_params_change`.
-
-        Returns
-        -------
-        change : ndarray of shape (n_test, n_train)
-            Positive: the test loss rises when the row is removed (the row helped).
-        """
-        if method == "influence":
-            w = self._core()["objective"].sample_weight
-            return -self.influence_loss(X_test, y_test) * (w / w.sum())
-        core = self._core()
-        objective = core["objective"]
-        X_test, Y_test = self._test_data(X_test, y_test)
-        changes = self.loo_params_change(method).T  # (n_params, n_train)
-        center = core["theta"] + core["newton_step"]
-        base_raw = objective.raw_prediction(center, X_test)  # (m, K)
-        base = objective.loss.loss(Y_test, base_raw)
-        m, K = base_raw.shape
-        W, b = objective.unpack(changes)  # (K, d, n), (K, n)
-        d, n = objective.n_features, changes.shape[1]
-        delta = np.asarray(X_test @ W.transpose(1, 0, 2).reshape(d, K * n))
-        raw = base_raw[:, :, None] + delta.reshape(m, K, n) + b[None]
-        raw = raw.transpose(0, 2, 1).reshape(m * n, K)
-        values = objective.loss.loss(np.repeat(Y_test, n, axis=0), raw)
-        return values.reshape(m, n) - base[:, None]
-
-    # -- influence on outputs (logic in _outputs.py) ----------------------------------
     def influence_prediction(self, X_test, response_method="auto"):
         """Influence of up-weighting each training row on each model output.
 
@@ -611,20 +413,6 @@ class InfluenceMixin(DiagnosticsMixin):
         (3, 442, 10)
         """
         return _outputs.influence_perturbation(self, X_test, y_test, max_bytes)
-
-
-def _check_indices(indices, n):
-    idx = np.atleast_1d(np.asarray(indices))
-    if idx.size == 0:
-        raise ValueError("indices is empty.")
-    if not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"indices must be integers, got dtype {idx.dtype}.")
-    idx = idx.ravel()
-    if idx.min() < 0 or idx.max() >= n:
-        raise IndexError(f"indices must be in [0, {n}), got {idx.min()}..{idx.max()}.")
-    if np.unique(idx).size != idx.size:
-        raise ValueError("indices contain duplicates.")
-    return idx
 
 
 def _hessian_solver(objective, theta, settings):
