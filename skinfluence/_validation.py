@@ -1,5 +1,7 @@
 """Exact leave-one-out refits: the ground truth influence functions approximate."""
 
+import sys
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
@@ -38,8 +40,10 @@ def loo_refit(
         Rows to leave out one at a time; all rows by default.
     n_jobs : int, default=None
         Number of parallel jobs (``None`` means 1 unless in a joblib context).
-    verbose : int, default=0
-        joblib's progress messages.
+    verbose : int, default=None
+        joblib's progress messages (10: a line every few refits). ``None``
+        means 10 in an interactive session (a Python prompt or a notebook) and
+        0 otherwise, e.g. in scripts and tests.
 
     Returns
     -------
@@ -60,7 +64,14 @@ def loo_refit(
     indices = np.arange(n) if indices is None else np.asarray(indices).ravel()
     if indices.size and (indices.min() < 0 or indices.max() >= n):
         raise IndexError(f"indices must be in [0, {n}).")
+    if verbose is None:
+        verbose = 10 if _interactive() else 0
     rows = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_refit_without)(estimator, X, y, sw, int(i)) for i in indices
     )
     return np.array(rows).reshape(len(indices), -1)
+
+
+def _interactive():
+    """A Python prompt or a Jupyter kernel (not a script, not pytest)."""
+    return hasattr(sys, "ps1") or "ipykernel" in sys.modules

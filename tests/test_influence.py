@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import report_accuracy
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -141,6 +142,7 @@ def test_logistic_influence_is_the_weight_derivative_of_refits(option, n_classes
     if option.startswith("liblinear") and n_classes == 3:
         pytest.skip("liblinear is binary only")
     params, make_refit = LOGISTIC_OPTIONS[option]
+    worst = []
 
     @given(problem=classification_problems(n_classes))
     def check(problem):
@@ -191,15 +193,22 @@ def test_logistic_influence_is_the_weight_derivative_of_refits(option, n_classes
 
         K, d = model.coef_.shape
         scale = np.abs(influence).max()
+        worst.append(0.0)
         for i in rows:
             expected = _weight_derivative(refit, X, y, s, i)
             expected = _gauge_free(expected, K, d, model.fit_intercept, np.isinf(C))
             got = _gauge_free(influence[i], K, d, model.fit_intercept, np.isinf(C))
+            worst[-1] = max(worst[-1], np.abs(got - expected).max() / scale)
             # refits are exact to ~1e-12, so the differences carry an absolute error
             # ~1e-12/EPS whatever the row: atol is set by the largest influence
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 * scale)
 
     check()
+    report_accuracy(
+        f"weight derivative, LogisticRegression {option} {n_classes} classes",
+        max_err_over_max_influence=max(worst),
+        problems=len(worst),
+    )
 
 
 @st.composite
@@ -241,6 +250,7 @@ REGRESSION_OPTIONS = {
 @pytest.mark.parametrize("option", REGRESSION_OPTIONS)
 def test_squared_error_influence_is_the_weight_derivative_of_refits(option, sparse):
     n_targets = 2 if "per-target" in option else 1
+    worst = []
 
     @given(problem=regression_problems(n_targets))
     def check(problem):
@@ -254,13 +264,23 @@ def test_squared_error_influence_is_the_weight_derivative_of_refits(option, spar
         def refit(X, y, weights):
             return reference.fit(X, y, sample_weight=weights)
 
+        worst.append(0.0)
         for i in rows:
             expected = _weight_derivative(refit, X, y, s, i)
+            worst[-1] = max(
+                worst[-1],
+                np.abs(influence[i] - expected).max() / np.abs(expected).max(),
+            )
             np.testing.assert_allclose(
                 influence[i], expected, rtol=1e-5, atol=1e-7 * np.abs(expected).max()
             )
 
     check()
+    report_accuracy(
+        f"weight derivative, {option} {'csr' if sparse else 'dense'}",
+        max_rel_err=max(worst),
+        problems=len(worst),
+    )
 
 
 @given(problem=regression_problems(1))
