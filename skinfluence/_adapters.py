@@ -49,6 +49,9 @@ class _Adapter:
             return np.ones(n)
         return np.asarray(sample_weight, dtype=np.float64).reshape(n)
 
+    def check_solution(self, objective, solver):
+        """Refuse fits whose Hessian shows they are not a finite minimum."""
+
     def objective(self, X, y, sample_weight):
         return LinearObjective(
             self.loss(),
@@ -133,6 +136,27 @@ class LogisticRegressionAdapter(_Adapter):
         if np.isinf(self._C()):
             _refuse_separable(self.name, obj, self.theta())
         return obj
+
+
+    def check_solution(self, objective, solver):
+        if not np.isinf(self._C()) or solver.method != "eigh":
+            return
+        # without a penalty the log-loss Hessian has rank (K - 1) · rank([X, 1])
+        # (K - 1 = 1 for binary) at any finite minimizer; less means some
+        # probabilities have saturated along a direction: quasi-separation
+        rows = objective.sample_weight > 0
+        X = objective.X[rows]
+        X = X.toarray() if hasattr(X, "toarray") else X
+        if objective.fit_intercept:
+            X = np.column_stack([X, np.ones(X.shape[0])])
+        outputs = 1 if objective.n_outputs == 1 else objective.n_outputs - 1
+        if solver.rank < outputs * np.linalg.matrix_rank(X):
+            raise ValueError(
+                f"{self.name} without penalty (C=np.inf) quasi-separates the "
+                "training data (some classes are split off by a hyperplane, and "
+                "their probabilities have saturated): the objective has no finite "
+                "minimizer, so influence functions are undefined. Use a finite C."
+            )
 
 
 def _logistic_penalty(est):

@@ -95,6 +95,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
                 theta=theta,
                 solver=_hessian_solver(objective, theta, settings),
             )
+            adapter.check_solution(objective, cache["solver"])
             self._check_stationarity(cache)
         return cache
 

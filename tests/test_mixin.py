@@ -247,6 +247,27 @@ def test_collinear_linear_regression_warns_and_predictions_match_refit():
     np.testing.assert_allclose(Xa @ influence[7], fd, rtol=1e-5, atol=1e-8)
 
 
+def test_unpenalized_quasi_separable_multinomial_is_refused():
+    """Class 2 is split off by x0 > 2 while classes 0 and 1 overlap: no finite
+    minimizer although the training accuracy is below 1."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2))
+    X[60:, 0] += 6.0
+    y = np.r_[rng.integers(0, 2, 60), np.full(30, 2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = InfluenceLogisticRegression(
+            C=np.inf, solver="newton-cholesky", tol=1e-12
+        )
+        model.fit(X, y)
+        assert model.score(X, y) < 1.0
+        with pytest.raises(ValueError, match="quasi-separates"):
+            model.influence_params_
+    # with a penalty the minimizer is finite and influences are returned
+    penalized = InfluenceLogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12)
+    assert np.isfinite(penalized.fit(X, y).influence_params_).all()
+
+
 def test_unpenalized_separable_logistic_is_refused():
     X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
     y = np.array([0, 0, 1, 1])
