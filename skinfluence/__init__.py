@@ -5,9 +5,19 @@ ICML 2017, in closed form and matched to each estimator's training objective.
 """
 
 from ._estimators import (
+    InfluenceGammaRegressor,
     InfluenceLinearRegression,
+    InfluenceLinearSVC,
     InfluenceLogisticRegression,
+    InfluenceLogisticRegressionCV,
+    InfluencePoissonRegressor,
     InfluenceRidge,
+    InfluenceRidgeClassifier,
+    InfluenceRidgeClassifierCV,
+    InfluenceRidgeCV,
+    InfluenceSGDClassifier,
+    InfluenceSGDRegressor,
+    InfluenceTweedieRegressor,
 )
 from ._mixin import InfluenceMixin, NonStationaryWarning
 from ._solvers import SingularHessianWarning
@@ -16,10 +26,20 @@ from ._validation import loo_refit
 __version__ = "0.1.0"
 
 __all__ = [
+    "InfluenceGammaRegressor",
     "InfluenceLinearRegression",
+    "InfluenceLinearSVC",
     "InfluenceLogisticRegression",
-    "InfluenceMixin",
+    "InfluenceLogisticRegressionCV",
+    "InfluencePoissonRegressor",
     "InfluenceRidge",
+    "InfluenceRidgeCV",
+    "InfluenceRidgeClassifier",
+    "InfluenceRidgeClassifierCV",
+    "InfluenceSGDClassifier",
+    "InfluenceSGDRegressor",
+    "InfluenceTweedieRegressor",
+    "InfluenceMixin",
     "NonStationaryWarning",
     "SingularHessianWarning",
     "loo_refit",

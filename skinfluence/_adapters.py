@@ -541,6 +541,11 @@ class _SGDAdapter(_Adapter):
                 f"{self.name}(loss={est.loss!r}) is not twice differentiable; "
                 f"supported losses: {', '.join(self.smooth_losses)}{hinge}."
             )
+        if getattr(est, "early_stopping", False):
+            raise NotImplementedError(
+                f"{self.name}(early_stopping=True) trains on a random part of the "
+                "rows only; use early_stopping=False."
+            )
         if est.loss == "hinge":
             _smooth_hinge_temperature(self)
 
