@@ -6,6 +6,7 @@ ICML 2017, in closed form and matched to each estimator's training objective.
 
 from ._estimators import (
     InfluenceGammaRegressor,
+    InfluenceHuberRegressor,
     InfluenceLinearRegression,
     InfluenceLinearSVC,
     InfluenceLogisticRegression,
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InfluenceGammaRegressor",
+    "InfluenceHuberRegressor",
     "InfluenceLinearRegression",
     "InfluenceLinearSVC",
     "InfluenceLogisticRegression",

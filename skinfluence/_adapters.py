@@ -9,6 +9,7 @@ that the data term carries weight ``s_i`` (design notes, section 2).
 import numpy as np
 from sklearn.linear_model import (
     GammaRegressor,
+    HuberRegressor,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -24,6 +25,7 @@ from sklearn.linear_model import (
 from sklearn.svm import LinearSVC
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
+from ._huber import HuberObjective
 from ._losses import (
     BinaryLogLoss,
     HalfSquaredError,
@@ -621,6 +623,36 @@ class SGDRegressorAdapter(_SGDAdapter):
         return self._weights(y, sample_weight)
 
 
+class HuberAdapter(_Adapter):
+    """HuberRegressor: ``θ = [coef_, intercept_, scale_]``, see :mod:`._huber`."""
+
+    estimator_type = HuberRegressor
+
+    def check_supported(self):
+        pass
+
+    def theta(self):
+        return np.append(super().theta(), float(self.estimator.scale_))
+
+    def set_theta(self, estimator, theta):
+        super().set_theta(estimator, theta[:-1])
+        estimator.scale_ = float(theta[-1])
+
+    encode_targets = GLMAdapter.encode_targets
+    default_targets = GLMAdapter.default_targets
+
+    def objective(self, X, y, sample_weight):
+        est = self.estimator
+        return HuberObjective(
+            X,
+            self.encode_targets(y),
+            self._weights(y, sample_weight),
+            est.alpha,
+            est.epsilon,
+            est.fit_intercept,
+        )
+
+
 ADAPTERS = (
     LogisticRegressionCVAdapter,
     LogisticRegressionAdapter,
@@ -631,6 +663,7 @@ ADAPTERS = (
     LinearSVCAdapter,
     SGDClassifierAdapter,
     SGDRegressorAdapter,
+    HuberAdapter,
 )
 
 
@@ -643,5 +676,5 @@ def adapter_for(estimator):
         f"skinfluence has no adapter for {type(estimator).__name__}; supported: "
         "LogisticRegression(CV), LinearRegression, Ridge(CV), RidgeClassifier(CV), "
         "PoissonRegressor, GammaRegressor, TweedieRegressor, LinearSVC, "
-        "SGDClassifier, SGDRegressor."
+        "SGDClassifier, SGDRegressor, HuberRegressor."
     )

@@ -4,6 +4,7 @@ from numbers import Real
 
 from sklearn.linear_model import (
     GammaRegressor,
+    HuberRegressor,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -226,16 +227,8 @@ class InfluenceTweedieRegressor(InfluenceMixin, TweedieRegressor):
     """
 
 
-_TEMPERATURE_DOC = """smooth_hinge_temperature : float > 0, default=None
-        Only for ``loss="hinge"``: influences use Koh & Liang's smooth hinge
-        ``t log(1 + exp((1 - m)/t))`` with this ``t``, evaluated at the weights
-        fitted with the plain hinge (paper section 4.3). ``None`` refuses the
-        plain hinge, which has no second derivative."""
-
-
 class InfluenceLinearSVC(InfluenceMixin, LinearSVC):
-    (
-        """:class:`~sklearn.svm.LinearSVC` with influence functions.
+    """:class:`~sklearn.svm.LinearSVC` with influence functions.
 
     The objective is liblinear's, ``½‖[w, b_raw]‖² + C Σ s_i max(0, 1 - y_i f_i)²``
     (squared hinge, ``y_i = ±1``, ``b_raw = intercept_ / intercept_scaling``:
@@ -249,9 +242,11 @@ class InfluenceLinearSVC(InfluenceMixin, LinearSVC):
     ----------
     All of :class:`~sklearn.svm.LinearSVC`'s, plus
 
-    """
-        + _TEMPERATURE_DOC
-        + """
+    smooth_hinge_temperature : float > 0, default=None
+        Only for ``loss="hinge"``: influences use Koh & Liang's smooth hinge
+        ``t log(1 + exp((1 - m)/t))`` with this ``t``, evaluated at the weights
+        fitted with the plain hinge (paper section 4.3). ``None`` refuses the
+        plain hinge, which has no second derivative.
 
     Examples
     --------
@@ -263,7 +258,6 @@ class InfluenceLinearSVC(InfluenceMixin, LinearSVC):
     >>> model.influence_params_.shape
     (569, 31)
     """
-    )
 
     _parameter_constraints = {
         **LinearSVC._parameter_constraints,
@@ -316,8 +310,7 @@ class _PartialFitForgets:
 
 
 class InfluenceSGDClassifier(_PartialFitForgets, InfluenceMixin, SGDClassifier):
-    (
-        """:class:`~sklearn.linear_model.SGDClassifier` with influence functions.
+    """:class:`~sklearn.linear_model.SGDClassifier` with influence functions.
 
     The objective is ``Σ s_i L(y_i, f_i) + (n α/2)‖w‖²`` (``n`` the number of
     rows, intercept unpenalized), per class one-vs-rest, with ``loss`` one of
@@ -332,9 +325,11 @@ class InfluenceSGDClassifier(_PartialFitForgets, InfluenceMixin, SGDClassifier):
     ----------
     All of :class:`~sklearn.linear_model.SGDClassifier`'s, plus
 
-    """
-        + _TEMPERATURE_DOC
-        + """
+    smooth_hinge_temperature : float > 0, default=None
+        Only for ``loss="hinge"``: influences use Koh & Liang's smooth hinge
+        ``t log(1 + exp((1 - m)/t))`` with this ``t``, evaluated at the weights
+        fitted with the plain hinge (paper section 4.3). ``None`` refuses the
+        plain hinge, which has no second derivative.
 
     Examples
     --------
@@ -350,7 +345,6 @@ class InfluenceSGDClassifier(_PartialFitForgets, InfluenceMixin, SGDClassifier):
     ...     model.influence_params_.shape
     (569, 31)
     """
-    )
 
     _parameter_constraints = {
         **SGDClassifier._parameter_constraints,
@@ -430,4 +424,29 @@ class InfluenceSGDRegressor(_PartialFitForgets, InfluenceMixin, SGDRegressor):
     ...     warnings.simplefilter("ignore")  # NonStationaryWarning
     ...     model.influence_params_.shape
     (442, 11)
+    """
+
+
+class InfluenceHuberRegressor(InfluenceMixin, HuberRegressor):
+    """:class:`~sklearn.linear_model.HuberRegressor` with influence functions.
+
+    The parameters include the jointly fitted scale:
+    ``θ = [coef_, intercept_, scale_]``, so ``influence_params_`` has one more
+    column than for the other regressors, and the Hessian has ``w``–``σ`` cross
+    terms. The objective is ``Σ s_i [σ + σ H_ε(r_i/σ)] + α‖w‖²`` with
+    ``H_ε(z) = z²`` for ``|z| ≤ ε`` and ``2ε|z| - ε²`` beyond; its second
+    derivative jumps at ``|r_i| = εσ`` and the inlier value is used there. The
+    test loss is the same per-sample term ``σ + σ H_ε(r/σ)``. scikit-learn's
+    L-BFGS-B fit stops on a relative decrease of the objective: use a small
+    ``tol`` and a large ``max_iter``, and mind :class:`NonStationaryWarning`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceHuberRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceHuberRegressor(tol=1e-10, max_iter=10_000).fit(scale(X), y)
+    >>> model.influence_params_.shape
+    (442, 12)
     """
