@@ -17,6 +17,7 @@ FAST = {
     "InfluencePoissonRegressor": dict(max_iter=5),
     "InfluenceGammaRegressor": dict(max_iter=5),
     "InfluenceTweedieRegressor": dict(max_iter=5),
+    "InfluenceHuberRegressor": dict(max_iter=5),
 }
 READY = [
     getattr(skinfluence, name)(**FAST.get(name, {}))
