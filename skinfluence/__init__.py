@@ -5,8 +5,10 @@ ICML 2017, in closed form and matched to each estimator's training objective.
 """
 
 from ._estimators import (
+    InfluenceElasticNet,
     InfluenceGammaRegressor,
     InfluenceHuberRegressor,
+    InfluenceLasso,
     InfluenceLinearRegression,
     InfluenceLinearSVC,
     InfluenceLogisticRegression,
@@ -27,8 +29,10 @@ from ._validation import loo_refit
 __version__ = "0.1.0"
 
 __all__ = [
+    "InfluenceElasticNet",
     "InfluenceGammaRegressor",
     "InfluenceHuberRegressor",
+    "InfluenceLasso",
     "InfluenceLinearRegression",
     "InfluenceLinearSVC",
     "InfluenceLogisticRegression",

@@ -8,6 +8,7 @@ that the data term carries weight ``s_i`` (design notes, section 2).
 
 import numpy as np
 from sklearn.linear_model import (
+    ElasticNet,
     GammaRegressor,
     HuberRegressor,
     LinearRegression,
@@ -38,7 +39,7 @@ from ._losses import (
     SquaredHinge,
     TweedieHalfDeviance,
 )
-from ._objective import LinearObjective
+from ._objective import ActiveSetObjective, LinearObjective
 
 
 class _Adapter:
@@ -653,6 +654,64 @@ class HuberAdapter(_Adapter):
         )
 
 
+class ElasticNetAdapter(_Adapter):
+    """Lasso and ElasticNet on the active set (nonzero coefficients at the fit).
+
+    scikit-learn normalizes the weights to sum to ``n`` and minimizes
+    ``(1/(2n)) Σ s_i r_i² + αρ‖w‖₁ + α(1-ρ)/2 ‖w‖²``; in sum form
+    ``Σ s_i ½ r_i² + S [αρ‖w‖₁ + α(1-ρ)/2 ‖w‖²]`` (penalty proportional to
+    ``S``). On the active set ``‖w‖₁ = sign(ŵ)ᵀw`` is linear. Assumes the support
+    does not change under small weight changes: inactive coefficients get zero
+    influence.
+    """
+
+    estimator_type = ElasticNet
+    penalty_per_weight = True
+
+    def check_supported(self):
+        est = self.estimator
+        if np.ndim(est.coef_) != 1:
+            raise NotImplementedError(
+                f"{self.name} with several targets (coef_ of shape "
+                f"{np.shape(est.coef_)}) is not supported."
+            )
+        if est.positive:
+            raise NotImplementedError(
+                f"{self.name}(positive=True) is a constrained fit: coefficients at "
+                "the bound have no smooth influence. Use positive=False."
+            )
+
+    encode_targets = GLMAdapter.encode_targets
+    default_targets = GLMAdapter.default_targets
+
+    def objective(self, X, y, sample_weight):
+        est = self.estimator
+        s = self._weights(y, sample_weight)
+        S = s.sum()
+        coef = np.asarray(est.coef_, dtype=np.float64)
+        active = np.flatnonzero(coef)
+        rho = est.l1_ratio  # 1.0 for Lasso
+        lam = [np.full(active.size, S * est.alpha * (1.0 - rho))]
+        lin = [S * est.alpha * rho * np.sign(coef[active])]
+        keep = [active]
+        if est.fit_intercept:
+            lam.append([0.0])
+            lin.append([0.0])
+            keep.append([coef.size])
+        inner = LinearObjective(
+            HalfSquaredError(),
+            X[:, active],
+            self.encode_targets(y),
+            s,
+            np.concatenate(lam),
+            est.fit_intercept,
+            penalty_per_weight=True,
+            linear_penalty=np.concatenate(lin),
+        )
+        n_params = coef.size + est.fit_intercept
+        return ActiveSetObjective(inner, np.concatenate(keep), n_params, active)
+
+
 ADAPTERS = (
     LogisticRegressionCVAdapter,
     LogisticRegressionAdapter,
@@ -664,6 +723,7 @@ ADAPTERS = (
     SGDClassifierAdapter,
     SGDRegressorAdapter,
     HuberAdapter,
+    ElasticNetAdapter,
 )
 
 
@@ -676,5 +736,5 @@ def adapter_for(estimator):
         f"skinfluence has no adapter for {type(estimator).__name__}; supported: "
         "LogisticRegression(CV), LinearRegression, Ridge(CV), RidgeClassifier(CV), "
         "PoissonRegressor, GammaRegressor, TweedieRegressor, LinearSVC, "
-        "SGDClassifier, SGDRegressor, HuberRegressor."
+        "SGDClassifier, SGDRegressor, HuberRegressor, Lasso, ElasticNet."
     )

@@ -3,8 +3,10 @@
 from numbers import Real
 
 from sklearn.linear_model import (
+    ElasticNet,
     GammaRegressor,
     HuberRegressor,
+    Lasso,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -449,4 +451,43 @@ class InfluenceHuberRegressor(InfluenceMixin, HuberRegressor):
     >>> model = InfluenceHuberRegressor(tol=1e-10, max_iter=10_000).fit(scale(X), y)
     >>> model.influence_params_.shape
     (442, 12)
+    """
+
+
+class InfluenceLasso(InfluenceMixin, Lasso):
+    """:class:`~sklearn.linear_model.Lasso` with influence functions on the active set.
+
+    scikit-learn minimizes ``(1/(2S)) Σ s_i r_i² + α‖w‖₁`` (weights normalized,
+    so the penalty is proportional to ``S = Σ s_i``). On the nonzero
+    coefficients the objective is smooth; influences assume the support does
+    not change under small weight changes: zero coefficients get zero
+    influence, and a row whose removal would make a coefficient enter or leave
+    the model is described only to first order on the current support. The
+    test loss is ``½ (y - f)²``. ``positive=True`` is refused.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceLasso
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceLasso(alpha=0.5, tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceElasticNet(InfluenceMixin, ElasticNet):
+    """:class:`~sklearn.linear_model.ElasticNet` with influence functions on the active set.
+
+    As :class:`InfluenceLasso`, with the penalty
+    ``αρ‖w‖₁ + α(1 - ρ)/2 ‖w‖²`` (``ρ = l1_ratio``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceElasticNet
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceElasticNet(alpha=0.01, l1_ratio=0.5, tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
     """
