@@ -103,17 +103,26 @@ class LogisticRegressionAdapter(_Adapter):
     def check_supported(self):
         est = self.estimator
         penalty = _logistic_penalty(est)
-        if penalty in ("l1", "elasticnet"):
+        if penalty not in ("l1", "elasticnet"):
+            return
+        if len(est.classes_) > 2:
             raise NotImplementedError(
                 f"{self.name} with an L1 or elastic-net penalty "
-                f"(penalty={est.penalty!r}, l1_ratio={est.l1_ratio!r}) has no "
-                "second derivative at zero coefficients; influence functions are "
-                "only supported for the L2 penalty (l1_ratio=0) or no penalty "
-                "(C=np.inf)."
+                f"(penalty={est.penalty!r}, l1_ratio={est.l1_ratio!r}) is supported "
+                "for binary problems only (influence on the active set); the "
+                "multinomial active set is not implemented."
+            )
+        if est.solver == "liblinear":
+            raise NotImplementedError(
+                f"{self.name}(solver='liblinear') with an L1 penalty also puts an "
+                "L1 penalty on the intercept; use solver='saga'."
             )
 
     def _C(self):
         return np.inf if _logistic_penalty(self.estimator) is None else self.estimator.C
+
+    def _has_l1(self):
+        return _logistic_penalty(self.estimator) in ("l1", "elasticnet")
 
     def loss(self):
         K = len(self.estimator.classes_)
@@ -160,10 +169,40 @@ class LogisticRegressionAdapter(_Adapter):
         return np.concatenate(lam)
 
     def objective(self, X, y, sample_weight):
+        if self._has_l1():
+            return _active_set_logistic(self, X, y, sample_weight)
         obj = super().objective(X, y, sample_weight)
         if np.isinf(self._C()):
             _refuse_separable(self.name, obj, self.theta())
         return obj
+
+
+def _active_set_logistic(adapter, X, y, sample_weight):
+    """Binary L1 / elastic-net: ``Σ s_i ℓ_i + (1/C)(ρ‖w‖₁ + (1-ρ)/2 ‖w‖²)`` on the
+    nonzero coefficients, where ``‖w‖₁ = sign(ŵ)ᵀw``; the support is assumed not
+    to change. The penalty does not depend on the weights."""
+    est = adapter.estimator
+    rho = 1.0 if _logistic_penalty(est) == "l1" else float(est.l1_ratio)
+    coef = np.asarray(est.coef_, dtype=np.float64).ravel()
+    active = np.flatnonzero(coef)
+    lam = [np.full(active.size, (1.0 - rho) / est.C)]
+    lin = [rho / est.C * np.sign(coef[active])]
+    keep = [active]
+    if est.fit_intercept:
+        lam.append([0.0])
+        lin.append([0.0])
+        keep.append([coef.size])
+    inner = LinearObjective(
+        adapter.loss(),
+        X[:, active],
+        adapter.encode_targets(y),
+        adapter.effective_weights(y, sample_weight),
+        np.concatenate(lam),
+        est.fit_intercept,
+        linear_penalty=np.concatenate(lin),
+    )
+    n_params = coef.size + est.fit_intercept
+    return ActiveSetObjective(inner, np.concatenate(keep), n_params, active)
 
 
 def _logistic_penalty(est):
@@ -322,6 +361,9 @@ class LogisticRegressionCVAdapter(LogisticRegressionAdapter):
 
     def _C(self):
         return float(_first(self.estimator.C_))
+
+    def _has_l1(self):
+        return False  # refused in check_supported
 
 
 def _first(a):

@@ -32,8 +32,10 @@ class InfluenceLogisticRegression(InfluenceMixin, LogisticRegression):
     ``influence_loss`` and ``remove_effect`` (see :class:`InfluenceMixin`).
     Supported: binary and multinomial, the L2 penalty with every solver
     (liblinear's penalized intercept included), no penalty (``C=np.inf``),
-    ``class_weight`` with ``sample_weight``. L1 and elastic-net penalties raise
-    ``NotImplementedError`` when an influence is asked for.
+    ``class_weight`` with ``sample_weight``. Binary L1 and elastic-net
+    penalties (``l1_ratio > 0``, not liblinear) get influences on the active set
+    (nonzero coefficients), assuming the support does not change; multinomial
+    ones raise ``NotImplementedError`` when an influence is asked for.
 
     Examples
     --------

@@ -126,18 +126,25 @@ def test_squared_error_objective_is_stationary(model, targets):
     "model, match",
     [
         pytest.param(
-            LogisticRegression(l1_ratio=1.0, solver="saga"), "l1_ratio=1.0", id="l1"
+            LogisticRegression(l1_ratio=1.0, solver="saga"),
+            "binary problems only",
+            id="l1-multinomial",
         ),
         pytest.param(
             LogisticRegression(l1_ratio=0.5, solver="saga"),
             "l1_ratio=0.5",
-            id="elasticnet",
+            id="elasticnet-multinomial",
+        ),
+        pytest.param(
+            LogisticRegression(l1_ratio=1.0, solver="liblinear"),
+            "solver='liblinear'",
+            id="l1-liblinear",
         ),
         pytest.param(LinearRegression(positive=True), "positive=True", id="positive"),
     ],
 )
 def test_non_smooth_objectives_are_refused(model, match):
-    X, y, _ = _classification(2)
+    X, y, _ = _classification(2 if "liblinear" in str(model) else 3)
     if not isinstance(model, LogisticRegression):
         y = X[:, 0]
     with warnings.catch_warnings():

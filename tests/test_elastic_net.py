@@ -81,3 +81,37 @@ def test_multi_task_and_positive_are_refused():
     model = Lasso(alpha=0.1, positive=True).fit(X, y)
     with pytest.raises(NotImplementedError, match="positive=True"):
         adapter_for(model).check_supported()
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5], ids=["l1", "elasticnet"])
+def test_binary_logistic_l1_influence_on_the_active_set(l1_ratio):
+    from sklearn.linear_model import LogisticRegression
+
+    from skinfluence import InfluenceLogisticRegression
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 6))
+    y = (X @ [1.5, -1.0, 0.8, 0, 0, 0] + rng.normal(size=80) > 0).astype(int)
+    sw = rng.uniform(0.5, 2.0, 80)
+    params = dict(l1_ratio=l1_ratio, C=0.3, solver="saga", tol=1e-13, max_iter=10**6)
+    model = InfluenceLogisticRegression(**params).fit(X, y, sample_weight=sw)
+    support = model.coef_.ravel() != 0
+    assert 0 < support.sum() < 6
+    assert model.gradient_norm_ < 1e-9
+    influence = model.influence_params_
+    assert np.all(influence[:, :6][:, ~support] == 0)
+    S = sw.sum()
+
+    def theta(w):
+        fit = LogisticRegression(**params).fit(X, y, sample_weight=w)
+        assert np.array_equal(fit.coef_.ravel() != 0, support)  # support unchanged
+        return np.r_[fit.coef_.ravel(), fit.intercept_]
+
+    for i in [2, 30, 71]:
+        up, down = sw.copy(), sw.copy()
+        up[i] += EPS * S
+        down[i] -= EPS * S
+        expected = (theta(up) - theta(down)) / (2 * EPS)
+        np.testing.assert_allclose(
+            influence[i], expected, rtol=1e-4, atol=1e-6 * np.abs(influence).max()
+        )
