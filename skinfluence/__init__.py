@@ -7,9 +7,22 @@ ICML 2017, in closed form and matched to each estimator's training objective.
 from ._attach import attach
 from ._config import config_context, get_config, set_config
 from ._estimators import (
+    InfluenceElasticNet,
+    InfluenceGammaRegressor,
+    InfluenceHuberRegressor,
+    InfluenceLasso,
     InfluenceLinearRegression,
+    InfluenceLinearSVC,
     InfluenceLogisticRegression,
+    InfluenceLogisticRegressionCV,
+    InfluencePoissonRegressor,
     InfluenceRidge,
+    InfluenceRidgeClassifier,
+    InfluenceRidgeClassifierCV,
+    InfluenceRidgeCV,
+    InfluenceSGDClassifier,
+    InfluenceSGDRegressor,
+    InfluenceTweedieRegressor,
 )
 from ._mixin import InfluenceMixin, NonStationaryWarning
 from ._outputs import ParameterFunction, mean_loss, prediction_gap
@@ -26,12 +39,25 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CGWarning",
+    "InfluenceElasticNet",
+    "InfluenceGammaRegressor",
+    "InfluenceHuberRegressor",
     "InfluenceIndexDisplay",
+    "InfluenceLasso",
     "InfluenceLinearRegression",
+    "InfluenceLinearSVC",
     "InfluenceLogisticRegression",
+    "InfluenceLogisticRegressionCV",
     "InfluenceMixin",
     "InfluencePipeline",
+    "InfluencePoissonRegressor",
     "InfluenceRidge",
+    "InfluenceRidgeCV",
+    "InfluenceRidgeClassifier",
+    "InfluenceRidgeClassifierCV",
+    "InfluenceSGDClassifier",
+    "InfluenceSGDRegressor",
+    "InfluenceTweedieRegressor",
     "LeaveOneOutDisplay",
     "NonStationaryWarning",
     "ParameterFunction",

@@ -18,6 +18,7 @@ loss has no factor ½), the textbook definitions read
 import numpy as np
 
 from ._losses import SquaredError
+from ._objective import LinearObjective
 from ._removal import iter_row_blocks
 
 
@@ -28,10 +29,12 @@ class DiagnosticsMixin:
         core = self._core()
         if "row_pieces" not in core:
             objective = core["objective"]
-            if objective.penalty_per_weight:
+            if objective.penalty_per_weight or not isinstance(
+                objective, LinearObjective
+            ):
                 raise NotImplementedError(
-                    f"{type(self).__name__}: diagnostics need a penalty that does not "
-                    "scale with the total weight."
+                    f"{type(self).__name__}: these diagnostics need a linear model "
+                    "whose penalty does not scale with the total weight."
                 )
             n, p = objective.n_samples, objective.n_params
             leverage, changes = np.empty(n), np.empty((n, p))
@@ -49,10 +52,14 @@ class DiagnosticsMixin:
         dof = np.count_nonzero(objective.sample_weight) - core["solver"].rank
         if dof <= 0:
             raise ValueError("Dispersion needs more rows with weight than parameters.")
+        dispersion = getattr(objective.loss, "dispersion", None)
+        if dispersion is None:
+            raise NotImplementedError(
+                f"{type(self).__name__}: Cook's distance and DFBETAS need the "
+                f"dispersion of {type(objective.loss).__name__}, which is not defined."
+            )
         raw = objective.raw_prediction(theta)
-        return objective.loss.dispersion(
-            objective.Y, raw, objective.sample_weight, dof
-        ), dof
+        return dispersion(objective.Y, raw, objective.sample_weight, dof), dof
 
     def leverage(self):
         """Generalized hat values ``h_ii`` of the training rows.

@@ -1,6 +1,26 @@
 """Ready-made influence estimators: a scikit-learn linear model plus the mixin."""
 
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from numbers import Real
+
+from sklearn.linear_model import (
+    ElasticNet,
+    GammaRegressor,
+    HuberRegressor,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    LogisticRegressionCV,
+    PoissonRegressor,
+    Ridge,
+    RidgeClassifier,
+    RidgeClassifierCV,
+    RidgeCV,
+    SGDClassifier,
+    SGDRegressor,
+    TweedieRegressor,
+)
+from sklearn.svm import LinearSVC
+from sklearn.utils._param_validation import Interval
 
 from ._mixin import InfluenceMixin
 
@@ -12,8 +32,10 @@ class InfluenceLogisticRegression(InfluenceMixin, LogisticRegression):
     ``influence_loss`` and ``remove_effect`` (see :class:`InfluenceMixin`).
     Supported: binary and multinomial, the L2 penalty with every solver
     (liblinear's penalized intercept included), no penalty (``C=np.inf``),
-    ``class_weight`` with ``sample_weight``. L1 and elastic-net penalties raise
-    ``NotImplementedError`` when an influence is asked for.
+    ``class_weight`` with ``sample_weight``. Binary L1 and elastic-net
+    penalties (``l1_ratio > 0``, not liblinear) get influences on the active set
+    (nonzero coefficients), assuming the support does not change; multinomial
+    ones raise ``NotImplementedError`` when an influence is asked for.
 
     Examples
     --------
@@ -64,6 +86,410 @@ class InfluenceRidge(InfluenceMixin, Ridge):
     >>> from skinfluence import InfluenceRidge
     >>> X, y = load_diabetes(return_X_y=True)
     >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceRidgeCV(InfluenceMixin, RidgeCV):
+    """:class:`~sklearn.linear_model.RidgeCV` with influence functions.
+
+    Influences are those of ``Ridge(alpha=alpha_)``: the selected ``alpha_`` (one
+    per target with ``alpha_per_target=True``) is held fixed, so the effect of a
+    row on the choice of ``alpha`` is not included.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceRidgeCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceRidgeCV(alphas=[0.01, 0.1, 1.0]).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceRidgeClassifier(InfluenceMixin, RidgeClassifier):
+    """:class:`~sklearn.linear_model.RidgeClassifier` with influence functions.
+
+    The objective is Ridge's on targets in ``{-1, +1}`` (one column per class, a
+    single column for two classes): ``Σ s_i ‖t_i - W x_i - b‖² + α‖W‖²``. The test
+    loss is the squared error on those targets. ``class_weight="balanced"`` is
+    computed from unweighted class counts (as scikit-learn does) and held fixed.
+    Multilabel targets are refused.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skinfluence import InfluenceRidgeClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = InfluenceRidgeClassifier(alpha=1.0).fit(X, y)
+    >>> model.influence_loss(X[:2], y[:2]).shape
+    (2, 150)
+    """
+
+
+class InfluenceRidgeClassifierCV(InfluenceMixin, RidgeClassifierCV):
+    """:class:`~sklearn.linear_model.RidgeClassifierCV` with influence functions.
+
+    As :class:`InfluenceRidgeClassifier` at the selected ``alpha_``, held fixed.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skinfluence import InfluenceRidgeClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = InfluenceRidgeClassifierCV(alphas=[0.1, 1.0]).fit(X, y)
+    >>> model.influence_params_.shape
+    (569, 31)
+    """
+
+
+class InfluenceLogisticRegressionCV(InfluenceMixin, LogisticRegressionCV):
+    """:class:`~sklearn.linear_model.LogisticRegressionCV` with influence functions.
+
+    Influences are those of the final refit at the selected ``C_``, held fixed
+    (a row's effect on the choice of ``C`` is not included). Requires
+    ``refit=True`` and the L2 penalty (``l1_ratios=(0,)``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceLogisticRegressionCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = InfluenceLogisticRegressionCV(
+    ...     Cs=3, l1_ratios=(0,), solver="newton-cholesky", tol=1e-10,
+    ...     use_legacy_attributes=False, scoring="neg_log_loss",
+    ... ).fit(scale(X), y)
+    >>> model.influence_params_.shape
+    (569, 31)
+    """
+
+
+class InfluencePoissonRegressor(InfluenceMixin, PoissonRegressor):
+    """:class:`~sklearn.linear_model.PoissonRegressor` with influence functions.
+
+    scikit-learn minimizes ``(1/S) Σ s_i h_i + (α/2)‖w‖²`` with ``h`` the half
+    Poisson deviance: the penalty is fixed while the data term is a weighted
+    *mean*, so ``influence_params_ = S ∂θ̂/∂s_i = -H⁻¹(∇h_i + α [w, 0])``,
+    including the share of the penalty that the paper's formula
+    ``-H⁻¹∇h_i`` leaves out. The test loss is the unweighted half deviance.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluencePoissonRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluencePoissonRegressor(
+    ...     alpha=0.1, solver="newton-cholesky", tol=1e-10
+    ... ).fit(X, y)
+    >>> model.influence_loss(X[:2], y[:2]).shape
+    (2, 442)
+    """
+
+
+class InfluenceGammaRegressor(InfluenceMixin, GammaRegressor):
+    """:class:`~sklearn.linear_model.GammaRegressor` with influence functions.
+
+    As :class:`InfluencePoissonRegressor`, with the half Gamma deviance
+    ``log(μ/y) + y/μ - 1`` (log link).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceGammaRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceGammaRegressor(
+    ...     alpha=0.1, solver="newton-cholesky", tol=1e-10
+    ... ).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceTweedieRegressor(InfluenceMixin, TweedieRegressor):
+    """:class:`~sklearn.linear_model.TweedieRegressor` with influence functions.
+
+    As :class:`InfluencePoissonRegressor`, with the half Tweedie deviance of
+    ``power`` and the estimator's link (``"auto"``: identity for
+    ``power <= 0``, log otherwise). Where the per-sample second derivative can
+    be negative (log link with ``power`` outside ``[1, 2]``; identity link with
+    ``power`` other than 0 and 1) the total Hessian is checked at the fit and a
+    ``ValueError`` raised unless it is positive definite.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceTweedieRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceTweedieRegressor(
+    ...     power=1.5, alpha=0.1, solver="newton-cholesky", tol=1e-10
+    ... ).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceLinearSVC(InfluenceMixin, LinearSVC):
+    """:class:`~sklearn.svm.LinearSVC` with influence functions.
+
+    The objective is liblinear's, ``½‖[w, b_raw]‖² + C Σ s_i max(0, 1 - y_i f_i)²``
+    (squared hinge, ``y_i = ±1``, ``b_raw = intercept_ / intercept_scaling``:
+    the intercept is penalized), one independent problem per class for more
+    than two classes (one-vs-rest). The squared hinge has no second derivative
+    at margin exactly 1; the one-sided value is used (2 for violated margins,
+    0 otherwise). ``penalty="l1"``, ``multi_class="crammer_singer"`` and
+    ``class_weight`` with more than two classes are refused.
+
+    Parameters
+    ----------
+    All of :class:`~sklearn.svm.LinearSVC`'s, plus
+
+    smooth_hinge_temperature : float > 0, default=None
+        Only for ``loss="hinge"``: influences use Koh & Liang's smooth hinge
+        ``t log(1 + exp((1 - m)/t))`` with this ``t``, evaluated at the weights
+        fitted with the plain hinge (paper section 4.3). ``None`` refuses the
+        plain hinge, which has no second derivative.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceLinearSVC
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = InfluenceLinearSVC(C=0.1, tol=1e-10, max_iter=10_000).fit(scale(X), y)
+    >>> model.influence_params_.shape
+    (569, 31)
+    """
+
+    _parameter_constraints = {
+        **LinearSVC._parameter_constraints,
+        "smooth_hinge_temperature": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        penalty="l2",
+        loss="squared_hinge",
+        *,
+        dual="auto",
+        tol=1e-4,
+        C=1.0,
+        multi_class="ovr",
+        fit_intercept=True,
+        intercept_scaling=1,
+        class_weight=None,
+        verbose=0,
+        random_state=None,
+        max_iter=1000,
+        smooth_hinge_temperature=None,
+    ):
+        super().__init__(
+            penalty=penalty,
+            loss=loss,
+            dual=dual,
+            tol=tol,
+            C=C,
+            multi_class=multi_class,
+            fit_intercept=fit_intercept,
+            intercept_scaling=intercept_scaling,
+            class_weight=class_weight,
+            verbose=verbose,
+            random_state=random_state,
+            max_iter=max_iter,
+        )
+        self.smooth_hinge_temperature = smooth_hinge_temperature
+
+
+class _PartialFitForgets:
+    """``partial_fit`` moves the coefficients away from the kept data: forget it."""
+
+    def partial_fit(self, X, y, *args, **kwargs):
+        super().partial_fit(X, y, *args, **kwargs)
+        for key in ("_influence_X", "_influence_y", "_influence_sw"):
+            self.__dict__.pop(key, None)
+        self._influence_cache = {}
+        return self
+
+
+class InfluenceSGDClassifier(_PartialFitForgets, InfluenceMixin, SGDClassifier):
+    """:class:`~sklearn.linear_model.SGDClassifier` with influence functions.
+
+    The objective is ``Σ s_i L(y_i, f_i) + (n α/2)‖w‖²`` (``n`` the number of
+    rows, intercept unpenalized), per class one-vs-rest, with ``loss`` one of
+    ``log_loss``, ``modified_huber``, ``squared_hinge``, ``squared_error``,
+    ``huber`` (or ``hinge`` with ``smooth_hinge_temperature``) and
+    ``penalty="l2"`` or ``None``. SGD's iterates are never exactly at the
+    minimum: expect a :class:`NonStationaryWarning` unless it is run very long.
+    ``influence_params_`` is ``S ∂θ̂/∂s_i`` at fixed ``n``. After
+    ``partial_fit`` the training data is forgotten: call ``fit``.
+
+    Parameters
+    ----------
+    All of :class:`~sklearn.linear_model.SGDClassifier`'s, plus
+
+    smooth_hinge_temperature : float > 0, default=None
+        Only for ``loss="hinge"``: influences use Koh & Liang's smooth hinge
+        ``t log(1 + exp((1 - m)/t))`` with this ``t``, evaluated at the weights
+        fitted with the plain hinge (paper section 4.3). ``None`` refuses the
+        plain hinge, which has no second derivative.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceSGDClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = InfluenceSGDClassifier(loss="log_loss", alpha=0.01, random_state=0)
+    >>> model = model.fit(scale(X), y)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # NonStationaryWarning
+    ...     model.influence_params_.shape
+    (569, 31)
+    """
+
+    _parameter_constraints = {
+        **SGDClassifier._parameter_constraints,
+        "smooth_hinge_temperature": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        smooth_hinge_temperature=None,
+    ):
+        super().__init__(
+            loss=loss,
+            penalty=penalty,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept,
+            max_iter=max_iter,
+            tol=tol,
+            shuffle=shuffle,
+            verbose=verbose,
+            epsilon=epsilon,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            learning_rate=learning_rate,
+            eta0=eta0,
+            power_t=power_t,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            class_weight=class_weight,
+            warm_start=warm_start,
+            average=average,
+        )
+        self.smooth_hinge_temperature = smooth_hinge_temperature
+
+
+class InfluenceSGDRegressor(_PartialFitForgets, InfluenceMixin, SGDRegressor):
+    """:class:`~sklearn.linear_model.SGDRegressor` with influence functions.
+
+    The objective is ``Σ s_i L(y_i, f_i) + (n α/2)‖w‖²`` (``n`` the number of rows,
+    intercept unpenalized) with ``L`` = ``½(y - f)²`` (``squared_error``) or
+    Huber's loss (``huber``; its second derivative jumps at ``|r| = epsilon``,
+    the value 1 inside and 0 outside is used); ``penalty="l2"`` or ``None``.
+    Expect a :class:`NonStationaryWarning`: SGD iterates are not at the minimum.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceSGDRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceSGDRegressor(alpha=0.01, random_state=0).fit(scale(X), y)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # NonStationaryWarning
+    ...     model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceHuberRegressor(InfluenceMixin, HuberRegressor):
+    """:class:`~sklearn.linear_model.HuberRegressor` with influence functions.
+
+    The parameters include the jointly fitted scale:
+    ``θ = [coef_, intercept_, scale_]``, so ``influence_params_`` has one more
+    column than for the other regressors, and the Hessian has ``w``–``σ`` cross
+    terms. The objective is ``Σ s_i [σ + σ H_ε(r_i/σ)] + α‖w‖²`` with
+    ``H_ε(z) = z²`` for ``|z| ≤ ε`` and ``2ε|z| - ε²`` beyond; its second
+    derivative jumps at ``|r_i| = εσ`` and the inlier value is used there. The
+    test loss is the same per-sample term ``σ + σ H_ε(r/σ)``. scikit-learn's
+    L-BFGS-B fit stops on a relative decrease of the objective: use a small
+    ``tol`` and a large ``max_iter``, and mind :class:`NonStationaryWarning`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceHuberRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceHuberRegressor(tol=1e-10, max_iter=10_000).fit(scale(X), y)
+    >>> model.influence_params_.shape
+    (442, 12)
+    """
+
+
+class InfluenceLasso(InfluenceMixin, Lasso):
+    """:class:`~sklearn.linear_model.Lasso` with influence functions on the active set.
+
+    scikit-learn minimizes ``(1/(2S)) Σ s_i r_i² + α‖w‖₁`` (weights normalized,
+    so the penalty is proportional to ``S = Σ s_i``). On the nonzero
+    coefficients the objective is smooth; influences assume the support does
+    not change under small weight changes: zero coefficients get zero
+    influence, and a row whose removal would make a coefficient enter or leave
+    the model is described only to first order on the current support. The
+    test loss is ``½ (y - f)²``. ``positive=True`` is refused.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceLasso
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceLasso(alpha=0.5, tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceElasticNet(InfluenceMixin, ElasticNet):
+    """:class:`~sklearn.linear_model.ElasticNet` with influence functions on the active set.
+
+    As :class:`InfluenceLasso`, with the penalty
+    ``αρ‖w‖₁ + α(1 - ρ)/2 ‖w‖²`` (``ρ = l1_ratio``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceElasticNet
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceElasticNet(alpha=0.01, l1_ratio=0.5, tol=1e-12).fit(X, y)
     >>> model.influence_params_.shape
     (442, 11)
     """

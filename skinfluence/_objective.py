@@ -40,6 +40,10 @@ class LinearObjective:
         a weighted *mean* loss plus a fixed penalty, as scikit-learn's GLMs do):
         ``penalty`` is then ``S`` times the mean-form penalty, and changing one
         weight also changes the penalty's relative strength.
+    linear_penalty : ndarray of shape (n_params,), default=None
+        A term ``cᵀθ`` added to ``F`` (an L1 penalty restricted to coefficients
+        of fixed sign, ``c = λ₁ sign(θ)``); it has no curvature. Scaled like
+        ``penalty`` when ``penalty_per_weight``.
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class LinearObjective:
         penalty,
         fit_intercept,
         penalty_per_weight=False,
+        linear_penalty=None,
     ):
         self.loss = loss
         self.X = X
@@ -69,22 +74,28 @@ class LinearObjective:
             raise ValueError(
                 f"penalty has shape {self.penalty.shape}, expected ({self.n_params},)."
             )
+        self.linear_penalty = (
+            np.zeros(self.n_params)
+            if linear_penalty is None
+            else np.asarray(linear_penalty, dtype=np.float64).reshape(self.n_params)
+        )
 
     def with_weights(self, sample_weight):
         """The same objective with other effective weights (penalty rescaled if
         it is proportional to the total weight)."""
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        penalty = self.penalty
-        if self.penalty_per_weight:
-            penalty = penalty * (sample_weight.sum() / self.weight_sum)
+        scale = (
+            sample_weight.sum() / self.weight_sum if self.penalty_per_weight else 1.0
+        )
         return LinearObjective(
             self.loss,
             self.X,
             self.Y,
             sample_weight,
-            penalty,
+            self.penalty * scale,
             self.fit_intercept,
             self.penalty_per_weight,
+            linear_penalty=self.linear_penalty * scale,
         )
 
     # -- parameter layout -------------------------------------------------------
@@ -124,7 +135,8 @@ class LinearObjective:
         Differentiating the stationarity condition ``∇F(θ̂) = 0`` in ``s_i`` gives
         ``g_i = ∇L(z_i, θ̂)`` when the penalty does not depend on the weights (Koh
         & Liang's eq. 3), and ``g_i = ∇L(z_i, θ̂) + diag(λ) θ̂ / S`` when it is
-        proportional to ``S`` (``penalty_per_weight``, design notes section 1).
+        proportional to ``S`` (``penalty_per_weight``, design notes section 1),
+        plus ``c / S`` for a linear term ``cᵀθ``.
         """
         X, Y = (self.X, self.Y) if rows is None else (self.X[rows], self.Y[rows])
         G = self.sample_gradients(theta, X, Y)
@@ -136,7 +148,7 @@ class LinearObjective:
     def _penalty_share(self, theta):
         if not self.penalty_per_weight:
             return np.zeros(self.n_params)
-        return self.penalty * theta / self.weight_sum
+        return (self.penalty * theta + self.linear_penalty) / self.weight_sum
 
     def influence_gradient_product(self, theta, A, rows=slice(None)):
         """``G A`` for ``G`` the influence gradients of ``rows`` and ``A`` of shape
@@ -176,7 +188,8 @@ class LinearObjective:
         parts = [np.asarray(self.X.T @ R).T.ravel()]
         if self.fit_intercept:
             parts.append(R.sum(axis=0))
-        return (np.concatenate(parts) + self.penalty * theta) / self.weight_sum
+        penalty = self.penalty * theta + self.linear_penalty
+        return (np.concatenate(parts) + penalty) / self.weight_sum
 
     def hessian(self, theta):
         """Dense ``H = ∇²R(θ)``, shape (n_params, n_params)."""
@@ -287,3 +300,87 @@ class LinearObjective:
                 v[idx] = 1.0 / np.sqrt(K)
                 dirs.append(v)
         return np.column_stack(dirs) if dirs else np.zeros((self.n_params, 0))
+
+
+class MatrixObjectiveMixin:
+    """The matrix-free methods the mixin uses, from explicit matrices: for
+    objectives without the ``raw = W x + b`` structure (few parameters)."""
+
+    n_outputs = 1
+
+    def influence_gradient_product(self, theta, A, rows=slice(None)):
+        G = self.influence_gradients(theta)[rows]
+        return np.asarray(G @ np.asarray(A, dtype=np.float64))
+
+    def hessian_dot(self, theta, V):
+        return self.hessian(theta) @ V
+
+    def hessian_diagonal(self, theta):
+        return np.diag(self.hessian(theta)).copy()
+
+
+class ActiveSetObjective(MatrixObjectiveMixin):
+    """A :class:`LinearObjective` on some coordinates of ``θ``, the others frozen.
+
+    For L1 penalties: on the coefficients that are nonzero at the fit (the
+    active set) the objective is smooth; the others are assumed to stay at zero
+    under small weight changes (the support does not change). ``inner`` works
+    on the active coordinates ``keep``; gradients are zero and the Hessian is
+    the identity on the frozen ones, so influences there are exactly zero.
+    """
+
+    def __init__(self, inner, keep, n_params, columns):
+        self.inner = inner
+        self.keep = np.asarray(keep)
+        self.columns = np.asarray(columns)
+        self.n_params = n_params
+        self.n_samples = inner.n_samples
+        self.sample_weight = inner.sample_weight
+        self.weight_sum = inner.weight_sum
+        self.Y = inner.Y
+
+    def _X(self, X):
+        return None if X is None else X[:, self.columns]
+
+    def _embed_rows(self, G):
+        G = G.toarray() if sp.issparse(G) else np.asarray(G)
+        out = np.zeros(G.shape[:-1] + (self.n_params,))
+        out[..., self.keep] = G
+        return out
+
+    def raw_prediction(self, theta, X=None):
+        return self.inner.raw_prediction(theta[self.keep], self._X(X))
+
+    def loss_values(self, theta, X=None, Y=None):
+        return self.inner.loss_values(theta[self.keep], self._X(X), Y)
+
+    def sample_gradients(self, theta, X=None, Y=None):
+        return self._embed_rows(
+            self.inner.sample_gradients(theta[self.keep], self._X(X), Y)
+        )
+
+    def influence_gradients(self, theta, rows=None):
+        inner = self.inner.influence_gradients(theta[self.keep], rows)
+        return self._embed_rows(inner)
+
+    @property
+    def penalty_per_weight(self):
+        return self.inner.penalty_per_weight
+
+    def with_weights(self, sample_weight):
+        inner = self.inner.with_weights(sample_weight)
+        return ActiveSetObjective(inner, self.keep, self.n_params, self.columns)
+
+    def gradient(self, theta):
+        return self._embed_rows(self.inner.gradient(theta[self.keep]))
+
+    def hessian(self, theta):
+        H = np.eye(self.n_params)
+        H[np.ix_(self.keep, self.keep)] = self.inner.hessian(theta[self.keep])
+        return H
+
+    def null_directions(self):
+        V = self.inner.null_directions()
+        out = np.zeros((self.n_params, V.shape[1]))
+        out[self.keep] = V
+        return out

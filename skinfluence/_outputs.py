@@ -18,6 +18,7 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import validate_data
 
 from ._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
+from ._objective import LinearObjective
 
 RESPONSE_METHODS = ("auto", "predict", "predict_proba", "decision_function")
 
@@ -122,9 +123,21 @@ def output_jacobian(objective, X, D):
 
 
 # -- 1. influence on predictions -------------------------------------------------
+def _linear_core(estimator, what):
+    """The core of a model whose objective has the ``raw = W x + b`` structure."""
+    core = estimator._core()
+    if not isinstance(core["objective"], LinearObjective):
+        raise NotImplementedError(
+            f"{type(estimator).__name__}: {what} is implemented for linear models "
+            "with θ = [coef_, intercept_] on all features (not for the Huber scale "
+            "or an L1 active set)."
+        )
+    return core
+
+
 def influence_prediction(estimator, X_test, response_method="auto"):
     """``∇f(x_test)ᵀ influence_params_[i]`` for every test output; see the mixin."""
-    core = estimator._core()
+    core = _linear_core(estimator, "influence on predictions")
     X = _validate_X(estimator, X_test)
     method = _resolve_response_method(estimator, response_method)
     objective, theta = core["objective"], core["theta"]
@@ -347,7 +360,7 @@ def influence_perturbation(estimator, X_test, y_test=None, max_bytes=MAX_BYTES):
     parameter space to ``aᵀ ∇_x∇_θ L = (Λ (A x + c))ᵀ W + rᵀ A``: the first term
     is the change of ``r`` through ``η``, the second the ``x`` inside ``r ⊗ x``.
     """
-    core = estimator._core()
+    core = _linear_core(estimator, "influence of feature perturbations")
     objective, theta = core["objective"], core["theta"]
     X = _validate_X(estimator, X_test)
     n_test, n_train, d = X.shape[0], objective.n_samples, objective.n_features

@@ -24,6 +24,7 @@ from sklearn import get_config
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing, gen_batches
 
+from ._objective import LinearObjective
 from ._solvers import DenseHessianSolver
 
 
@@ -172,7 +173,12 @@ class RemovalMixin:
         """``θ' - θ̂`` for one Newton step on the objective without rows ``idx``."""
         core = self._core()
         objective, theta = core["objective"], core["theta"]
-        if objective.penalty_per_weight:
+        if objective.penalty_per_weight or not isinstance(objective, LinearObjective):
+            if not hasattr(objective, "with_weights"):
+                raise NotImplementedError(
+                    f"{type(self).__name__}: method='newton' is not available for "
+                    "this objective; use method='influence' or 'exact'."
+                )
             weights = objective.sample_weight.copy()
             weights[idx] = 0.0
             reduced = objective.with_weights(weights)
@@ -208,10 +214,12 @@ class RemovalMixin:
         if "max_iter" in params and params["max_iter"] is not None:
             tight["max_iter"] = max(params["max_iter"], 1000)
         if "warm_start" in params and getattr(self, "solver", None) != "liblinear":
-            # scikit-learn starts from the existing coef_ when warm_start=True
+            # scikit-learn starts from the existing fitted state (coef_,
+            # intercept_, and e.g. HuberRegressor's scale_) when warm_start=True
             tight["warm_start"] = True
-            new.coef_ = self.coef_.copy()
-            new.intercept_ = np.copy(self.intercept_)
+            for name, value in vars(self).items():
+                if name.endswith("_") and not name.startswith("_"):
+                    setattr(new, name, copy.deepcopy(value))
         new.set_params(**tight)
         sw = None if self._influence_sw is None else self._influence_sw[keep]
         kw = {} if sw is None else {"sample_weight": sw}
@@ -264,10 +272,11 @@ class RemovalMixin:
             return -w[:, None] * self.influence_params_
         if method != "newton":
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
-        if objective.penalty_per_weight:
+        if objective.penalty_per_weight or not isinstance(objective, LinearObjective):
             raise NotImplementedError(
-                f"{type(self).__name__}: its penalty scales with the total weight, so "
-                "removing a row changes the whole Hessian; use "
+                f"{type(self).__name__}: the vectorized Newton leave-one-out needs a "
+                "linear model whose penalty does not scale with the total weight "
+                "(removing a row here changes the whole Hessian); use "
                 "remove_effect(i, method='newton') per row or method='influence'."
             )
         out = np.empty((objective.n_samples, objective.n_params))

@@ -6,7 +6,13 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    LogisticRegressionCV,
+    Ridge,
+)
+from sklearn.svm import LinearSVC
 
 from skinfluence._adapters import adapter_for
 
@@ -120,18 +126,25 @@ def test_squared_error_objective_is_stationary(model, targets):
     "model, match",
     [
         pytest.param(
-            LogisticRegression(l1_ratio=1.0, solver="saga"), "l1_ratio=1.0", id="l1"
+            LogisticRegression(l1_ratio=1.0, solver="saga"),
+            "binary problems only",
+            id="l1-multinomial",
         ),
         pytest.param(
             LogisticRegression(l1_ratio=0.5, solver="saga"),
             "l1_ratio=0.5",
-            id="elasticnet",
+            id="elasticnet-multinomial",
+        ),
+        pytest.param(
+            LogisticRegression(l1_ratio=1.0, solver="liblinear"),
+            "solver='liblinear'",
+            id="l1-liblinear",
         ),
         pytest.param(LinearRegression(positive=True), "positive=True", id="positive"),
     ],
 )
 def test_non_smooth_objectives_are_refused(model, match):
-    X, y, _ = _classification(2)
+    X, y, _ = _classification(2 if "liblinear" in str(model) else 3)
     if not isinstance(model, LogisticRegression):
         y = X[:, 0]
     with warnings.catch_warnings():
@@ -143,7 +156,163 @@ def test_non_smooth_objectives_are_refused(model, match):
 
 
 def test_unsupported_estimator_is_a_type_error():
-    from sklearn.linear_model import Lasso
+    from sklearn.linear_model import QuantileRegressor
 
-    with pytest.raises(TypeError, match="no adapter for Lasso"):
-        adapter_for(Lasso())
+    with pytest.raises(TypeError, match="no adapter for QuantileRegressor"):
+        adapter_for(QuantileRegressor())
+
+
+def test_logistic_regression_cv_is_not_mistaken_for_logistic_regression():
+    """LogisticRegressionCV subclasses LogisticRegression: its C is C_, not C."""
+    X, y, sw = _classification(2)
+    model = LogisticRegressionCV(
+        Cs=[0.01],
+        tol=1e-12,
+        solver="newton-cholesky",
+        l1_ratios=(0,),
+        use_legacy_attributes=False,
+        scoring="neg_log_loss",
+    ).fit(X, y, sample_weight=sw)
+    adapter = adapter_for(model)
+    objective = adapter.objective(X, y, sw)
+    assert np.abs(objective.gradient(adapter.theta())).max() < 1e-10
+
+
+def _glm_data(seed=0, n=80, d=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    eta = X @ rng.normal(scale=0.4, size=d) + 0.5
+    return X, eta, rng, rng.uniform(0.3, 3.0, n)
+
+
+def _more_cases():
+    from sklearn.linear_model import (
+        GammaRegressor,
+        LogisticRegressionCV,
+        PoissonRegressor,
+        RidgeClassifier,
+        RidgeClassifierCV,
+        RidgeCV,
+        TweedieRegressor,
+    )
+    from sklearn.svm import LinearSVC
+
+    X, eta, rng, sw = _glm_data()
+    poisson = rng.poisson(np.exp(eta)).astype(float)
+    gamma = rng.gamma(2.0, np.exp(eta) / 2)
+    normal = eta + rng.normal(size=len(eta))
+    logits = X @ rng.normal(size=(3, 3)) + rng.normal(size=(len(eta), 3))
+    y3 = np.array(list("abc"))[logits.argmax(1)]
+    y2 = np.where(logits[:, 0] > logits[:, 1], "a", "b")
+    glm = dict(alpha=0.1, tol=1e-12, solver="newton-cholesky", max_iter=1000)
+    svc = dict(C=0.5, tol=1e-12, max_iter=100_000, intercept_scaling=2.0)
+    return {
+        "Poisson": (PoissonRegressor(**glm), poisson),
+        "Gamma": (GammaRegressor(**glm), gamma),
+        "Tweedie-1.5": (TweedieRegressor(power=1.5, **glm), poisson),
+        "Tweedie-0-identity": (TweedieRegressor(power=0, **glm), normal),
+        "Tweedie-3-log": (TweedieRegressor(power=3, **glm), gamma),
+        "Tweedie-0-log": (TweedieRegressor(power=0, link="log", **glm), gamma),
+        "Tweedie-1-identity": (
+            TweedieRegressor(power=1, link="identity", **glm),
+            poisson + 1,
+        ),
+        "RidgeClassifier-binary": (RidgeClassifier(alpha=2.0), y2),
+        "RidgeClassifier-balanced": (
+            RidgeClassifier(alpha=2.0, class_weight="balanced"),
+            y3,
+        ),
+        "RidgeClassifierCV": (RidgeClassifierCV(alphas=[0.1, 1.0, 10.0]), y3),
+        "RidgeCV-gcv": (RidgeCV(alphas=[0.1, 1.0, 10.0]), normal),
+        "RidgeCV-kfold": (RidgeCV(alphas=[0.1, 1.0, 10.0], cv=3), normal),
+        "LogisticRegressionCV": (
+            LogisticRegressionCV(
+                Cs=5,
+                tol=1e-12,
+                solver="newton-cholesky",
+                l1_ratios=(0,),
+                use_legacy_attributes=False,
+                scoring="neg_log_loss",
+            ),
+            y3,
+        ),
+        "LinearSVC-binary-dual": (LinearSVC(**svc), y2),
+        "LinearSVC-binary-primal-balanced": (
+            LinearSVC(dual=False, class_weight="balanced", **svc),
+            y2,
+        ),
+        "LinearSVC-ovr": (LinearSVC(**svc), y3),
+    }
+
+
+MORE_CASES = _more_cases()
+
+
+@pytest.mark.parametrize("case", MORE_CASES)
+def test_more_objectives_are_stationary_at_tight_fits(case):
+    model, y = MORE_CASES[case]
+    X, _, _, sw = _glm_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lbfgs fallbacks of the GLM solver
+        model.fit(X, y, sample_weight=sw)
+    adapter = adapter_for(model)
+    adapter.check_supported()
+    objective = adapter.objective(X, y, sw)
+    theta = adapter.theta()
+    scale = np.abs(objective.sample_gradients(theta)).max()
+    # liblinear and lbfgs (the GLM fallback for power 3) stop near 1e-9 whatever tol says
+    bound = 1e-8 if "LinearSVC" in case or "Tweedie-3" in case else 1e-12
+    assert np.abs(objective.gradient(theta)).max() < bound * scale
+
+
+def test_glm_objective_needs_the_weight_sum_in_its_penalty():
+    """Guards the check above: a penalty α instead of S·α leaves a large gradient."""
+    from sklearn.linear_model import PoissonRegressor
+
+    model, y = MORE_CASES["Poisson"]
+    X, _, _, sw = _glm_data()
+    model.fit(X, y, sample_weight=sw)
+    adapter = adapter_for(model)
+    objective = adapter.objective(X, y, sw)
+    theta = adapter.theta()
+    assert isinstance(model, PoissonRegressor)
+    objective.penalty[:-1] /= sw.sum()
+    assert np.abs(objective.gradient(theta)).max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        pytest.param(
+            lambda: LinearSVC(penalty="l1", dual=False),
+            "penalty='l1'",
+            id="LinearSVC-l1",
+        ),
+        pytest.param(
+            lambda: LinearSVC(multi_class="crammer_singer"),
+            "crammer_singer",
+            id="LinearSVC-crammer-singer",
+        ),
+        pytest.param(
+            lambda: LinearSVC(class_weight="balanced"),
+            "class_weight",
+            id="LinearSVC-ovr-class-weight",
+        ),
+        pytest.param(
+            lambda: LogisticRegressionCV(
+                refit=False, Cs=2, l1_ratios=(0,), use_legacy_attributes=False
+            ),
+            "refit=False",
+            id="LogisticRegressionCV-norefit",
+        ),
+    ],
+)
+def test_more_unsupported_options_are_refused(make, match):
+    X, _, rng, _ = _glm_data()
+    y = np.array(list("abc"))[rng.integers(0, 3, len(X))]
+    model = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    with pytest.raises(NotImplementedError, match=match):
+        adapter_for(model).check_supported()

@@ -9,9 +9,10 @@ from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, scale
+from sklearn.svm import LinearSVR
 
 from skinfluence import (
     InfluenceLinearRegression,
@@ -136,8 +137,8 @@ def test_attach_keeps_working_copies():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_attach_refuses():
     X, y = _cancer()
-    with pytest.raises(TypeError, match="no influence class for Lasso"):
-        attach(Lasso().fit(X, y), X, y)
+    with pytest.raises(TypeError, match="no influence class for LinearSVR"):
+        attach(LinearSVR().fit(X, y), X, y)
     with pytest.raises(NotFittedError):
         attach(LogisticRegression(), X, y)
     fitted = LogisticRegression(tol=1e-10).fit(X, y)
@@ -145,9 +146,12 @@ def test_attach_refuses():
         attach(fitted, X[:, :5], y)
     with pytest.raises(ValueError, match="rows"):
         attach(fitted, X, y[:-1])
-    l1 = LogisticRegression(l1_ratio=1.0, solver="saga", C=0.5).fit(X, y)
+    y3 = np.digitize(X[:, 0], np.quantile(X[:, 0], [1 / 3, 2 / 3]))  # 3 classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # saga's ConvergenceWarning
+        l1 = LogisticRegression(l1_ratio=1.0, solver="saga", C=0.5).fit(X, y3)
     with pytest.raises(NotImplementedError, match="L1"):
-        attach(l1, X, y)
+        attach(l1, X, y3)
 
 
 def test_attach_checks_feature_names():

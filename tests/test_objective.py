@@ -151,3 +151,32 @@ def test_matrix_free_products_match_the_explicit_matrices(kind, fit_intercept, s
     np.testing.assert_allclose(
         obj.hessian_diagonal(theta), np.diag(obj.hessian(theta)), rtol=1e-12
     )
+
+
+def test_linear_penalty_enters_gradient_and_influence_but_not_hessian():
+    obj, theta = _objective("squared", True, False)
+    c = np.random.default_rng(7).normal(size=obj.n_params)
+    lin = LinearObjective(
+        obj.loss,
+        obj.X,
+        obj.Y,
+        obj.sample_weight,
+        obj.penalty,
+        True,
+        penalty_per_weight=True,
+        linear_penalty=c,
+    )
+    h = 1e-6
+
+    def risk(t):
+        return _risk(obj, t) + c @ t / obj.weight_sum
+
+    fd = [
+        (risk(theta + h * e) - risk(theta - h * e)) / (2 * h)
+        for e in np.eye(obj.n_params)
+    ]
+    np.testing.assert_allclose(lin.gradient(theta), fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(lin.hessian(theta), obj.hessian(theta))
+    # F = Σ s_i L_i + S (½ θᵀ diag(μ) θ + νᵀθ): ∂/∂s_i of ∇F is ∇L_i + diag(μ) θ + ν
+    expected = obj.sample_gradients(theta) + (obj.penalty * theta + c) / obj.weight_sum
+    np.testing.assert_allclose(lin.influence_gradients(theta), expected)
