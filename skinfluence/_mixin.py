@@ -23,9 +23,11 @@ class NonStationaryWarning(UserWarning):
 class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
     """Influence functions (Koh & Liang, 2017) for a scikit-learn linear model.
 
-    Put it first in the bases of a supported estimator (``LogisticRegression``,
-    ``LinearRegression``, ``Ridge``). ``fit`` keeps a private float64 copy of the
-    training data; influence quantities are computed on first use and cached.
+    Put it first in the bases of a supported estimator (every class with an
+    adapter in :mod:`skinfluence._adapters`: the ready ``Influence*`` classes).
+    ``fit`` keeps a private float64 copy of the training data; influence
+    quantities are computed on first use and cached with the settings of
+    :func:`set_config` they used.
 
     With ``F(θ) = Σ_i s_i L(z_i, θ) + Ω(θ)`` the estimator's exact training
     objective (``s_i`` = sample weight × class weight), ``S = Σ_i s_i`` and
