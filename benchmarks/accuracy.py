@@ -119,6 +119,45 @@ def group_table(loader, n_train, C, n_groups=15):
         )
 
 
+def support_table(alphas=(0.05, 0.2, 0.5)):
+    """L1 on the active set: how often does removing one row change the support,
+    and how accurate is the influence on those rows compared with the others?"""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Lasso
+
+    from skinfluence import InfluenceLasso
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    n = len(y)
+    print(
+        "\nLasso on diabetes (n=442): leave-one-out refits against the active-set influence"
+    )
+    print(
+        f"  {'alpha':>6} {'active':>7} {'rows changing support':>22} {'rel. err (support kept)':>24} {'rel. err (support changed)':>27}"
+    )
+    for alpha in alphas:
+        model = InfluenceLasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, y)
+        theta = np.r_[model.coef_, model.intercept_]
+        predicted = -model.influence_params_ / n
+        refits = loo_refit(
+            Lasso(alpha=alpha, tol=1e-12, max_iter=100_000), X, y, n_jobs=-1
+        )
+        actual = refits - theta
+        changed = np.array(
+            [(r[:-1] != 0).tolist() != (model.coef_ != 0).tolist() for r in refits]
+        )
+        errors = np.linalg.norm(predicted - actual, axis=1) / np.maximum(
+            np.linalg.norm(actual, axis=1), 1e-300
+        )
+        kept = np.median(errors[~changed]) if (~changed).any() else float("nan")
+        moved = np.median(errors[changed]) if changed.any() else float("nan")
+        print(
+            f"  {alpha:6.2f} {int((model.coef_ != 0).sum()):7d} {int(changed.sum()):>14d} of {n}"
+            f" {kept:24.4f} {moved:27.4f}"
+        )
+
+
 if __name__ == "__main__":
     loo_table("breast_cancer binary", load_breast_cancer, 400, 1.0)
     loo_table("breast_cancer binary", load_breast_cancer, 400, 0.1)
@@ -126,3 +165,4 @@ if __name__ == "__main__":
     loo_table("digits 1 vs 7", load_digits, 250, 0.1, classes=[1, 7])
     loo_table("digits 10 classes", load_digits, 600, 0.1)
     group_table(load_breast_cancer, 400, 1.0)
+    support_table()
