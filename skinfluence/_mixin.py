@@ -103,10 +103,10 @@ class InfluenceMixin(DiagnosticsMixin):
         core = self._core()
         objective, theta = core["objective"], core["theta"]
         A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
-        out = np.empty((objective.n_samples, A.shape[1]))
+        out = np.empty((A.shape[1], objective.n_samples))  # returned transposed
         for batch in _batches(objective.n_samples, A.shape[1] * objective.n_outputs):
-            out[batch] = objective.influence_gradient_product(theta, A, batch)
-        return out
+            out[:, batch] = objective.influence_gradient_product(theta, A, batch).T
+        return out.T
 
     def _check_stationarity(self, cache):
         objective, theta, solver = cache["objective"], cache["theta"], cache["solver"]
@@ -209,7 +209,7 @@ class InfluenceMixin(DiagnosticsMixin):
         G_test = core["objective"].sample_gradients(core["theta"], X_test, Y_test)
         G_test = G_test.toarray() if sp.issparse(G_test) else G_test
         A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test), (n_params, n_test)
-        return -self._train_gradient_product(A).T
+        return self._train_gradient_product(-A).T
 
     def top_influences(self, X_test, y_test=None, k=5):
         """Most helpful and most harmful training rows for each test point.
@@ -256,12 +256,12 @@ class InfluenceMixin(DiagnosticsMixin):
                 core["theta"], X_test[tests], Y_test[tests]
             )
             G_test = G_test.toarray() if sp.issparse(G_test) else G_test
-            A = core["solver"].solve(G_test.T)
+            A = -core["solver"].solve(G_test.T)
             best = None
             for rows in _batches(n, A.shape[1] * objective.n_outputs):
-                block = -objective.influence_gradient_product(core["theta"], A, rows)
+                block = objective.influence_gradient_product(core["theta"], A, rows)
                 index = np.arange(n)[rows]
-                best = _merge_top(best, block.T, index, k)
+                best = _merge_top(best, np.ascontiguousarray(block.T), index, k)
             low_i[tests], low_v[tests], high_i[tests], high_v[tests] = best
         return Bunch(
             helpful_indices=low_i,
@@ -612,7 +612,15 @@ def _batches(n_rows, row_width):
 
 def _merge_top(best, block, index, k):
     """Running ``k`` smallest and largest of each row of ``block`` (m, b), sorted."""
-    labels = np.broadcast_to(index, block.shape)
+    m, b = block.shape
+    if b > 2 * k:
+        # one partition finds both ends; only those 2k columns are merged
+        part = np.argpartition(block, [k - 1, b - k], axis=1)
+        cand = np.hstack([part[:, :k], part[:, b - k :]])
+        block = np.take_along_axis(block, cand, axis=1)
+        labels = index[cand]
+    else:
+        labels = np.broadcast_to(index, block.shape)
     if best is not None:
         low_i, low_v, high_i, high_v = best
         low = np.hstack([low_v, block]), np.hstack([low_i, labels])
