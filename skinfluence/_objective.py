@@ -13,7 +13,6 @@ knows about scikit-learn.
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn import get_config
 from sklearn.utils import gen_batches
 
 
@@ -210,22 +209,29 @@ class LinearObjective:
     def _weighted_grams(self, W):
         """``[X, 1]ᵀ diag(W[:, k]) [X, 1]`` for every column of ``W``.
 
-        For dense ``X`` all columns go through one product per batch of rows,
-        ``[X, 1]ᵀ [W[:, 0] ⊙ [X, 1], W[:, 1] ⊙ [X, 1], ...]``."""
+        For dense ``X``, rows go in blocks of about 8 MB (they stay in cache) and a
+        weight column of one sign is a symmetric rank-k update ``±Zᵀ Z`` with
+        ``Z = sqrt(±w) ⊙ [X, 1]`` (half the flops of a general product)."""
         if sp.issparse(self.X):
             return [self._weighted_gram(self.X, W[:, k]) for k in range(W.shape[1])]
         n, c = W.shape
         q = self.n_features + self.fit_intercept
-        out = np.zeros((q, c * q))
-        budget = get_config()["working_memory"] * 2**20
-        for rows in gen_batches(n, max(1, int(budget // (8 * q * (c + 1))))):
+        out = [np.zeros((q, q)) for _ in range(c)]
+        for rows in gen_batches(n, max(1, 2**20 // q)):
             Xa = self.X[rows]
             if self.fit_intercept:
                 Xa = np.hstack([Xa, np.ones((Xa.shape[0], 1))])
-            wide = np.empty((Xa.shape[0], c, q))
-            np.multiply(Xa[:, None, :], W[rows, :, None], out=wide)
-            out += Xa.T @ wide.reshape(Xa.shape[0], c * q)
-        return [out[:, k * q : (k + 1) * q] for k in range(c)]
+            for k in range(c):
+                w = W[rows, k]
+                if np.all(w >= 0):
+                    Z = Xa * np.sqrt(w)[:, None]
+                    out[k] += Z.T @ Z
+                elif np.all(w <= 0):
+                    Z = Xa * np.sqrt(-w)[:, None]
+                    out[k] -= Z.T @ Z
+                else:
+                    out[k] += Xa.T @ (Xa * w[:, None])
+        return out
 
     def _weighted_gram(self, X, w):
         """``[X, 1]ᵀ diag(w) [X, 1]`` as a dense array."""
