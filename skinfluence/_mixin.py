@@ -612,24 +612,42 @@ def _batches(n_rows, row_width):
 
 def _merge_top(best, block, index, k):
     """Running ``k`` smallest and largest of each row of ``block`` (m, b), sorted."""
-    m, b = block.shape
-    if b > 2 * k:
-        # one partition finds both ends; only those 2k columns are merged
-        part = np.argpartition(block, [k - 1, b - k], axis=1)
-        cand = np.hstack([part[:, :k], part[:, b - k :]])
-        block = np.take_along_axis(block, cand, axis=1)
-        labels = index[cand]
+    if best is None:  # a first block of columns, fully sorted, gives thresholds
+        head = max(4096, 2 * k)
+        labels = np.broadcast_to(index[:head], block[:, :head].shape)
+        low_v, low_i = _select(block[:, :head], labels, k)
+        high_v, high_i = _select(-block[:, :head], labels, k)
+        best = low_i, low_v, high_i, -high_v
+        block, index = block[:, head:], index[head:]
+        if block.shape[1] == 0:
+            return best
+    low_i, low_v, high_i, high_v = best
+    if low_v.shape[1] < k:  # fewer than k so far: everything is a candidate
+        low_c = high_c = block, np.broadcast_to(index, block.shape)
     else:
-        labels = np.broadcast_to(index, block.shape)
-    if best is not None:
-        low_i, low_v, high_i, high_v = best
-        low = np.hstack([low_v, block]), np.hstack([low_i, labels])
-        high = np.hstack([high_v, block]), np.hstack([high_i, labels])
-    else:
-        low = high = block, labels
-    low_v, low_i = _select(*low, k)
-    high_v, high_i = _select(-high[0], high[1], k)
+        # only values beating the row's current k-th enter (a comparison per value)
+        low_c = _compact(block, block < low_v[:, -1:], index, np.inf)
+        high_c = _compact(block, block > high_v[:, -1:], index, -np.inf)
+    low_v, low_i = _select(
+        np.hstack([low_v, low_c[0]]), np.hstack([low_i, low_c[1]]), k
+    )
+    high_v, high_i = _select(
+        -np.hstack([high_v, high_c[0]]), np.hstack([high_i, high_c[1]]), k
+    )
     return low_i, low_v, high_i, -high_v
+
+
+def _compact(block, mask, index, fill):
+    """The masked entries of each row of ``block`` packed to the left, padded with
+    ``fill``; and their labels."""
+    counts = mask.sum(axis=1)
+    rows, cols = np.nonzero(mask)
+    pos = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    values = np.full((block.shape[0], int(counts.max(initial=0))), fill)
+    labels = np.full(values.shape, -1, dtype=np.intp)
+    values[rows, pos] = block[rows, cols]
+    labels[rows, pos] = index[cols]
+    return values, labels
 
 
 def _select(values, labels, k):
