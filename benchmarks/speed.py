@@ -344,7 +344,7 @@ def case_sparse(size, repeats):
     default_fit = timed(lambda: LogisticRegression().fit(X, y), 1)
     calls = []
     times = []
-    for _ in range(repeats):
+    for _ in range(min(repeats, size["sparse_repeats"])):
         clear(model)
         start = time.perf_counter()
         model.influence_loss(Xt, yt)
@@ -388,7 +388,9 @@ def case_topk(size, repeats):
     model = InfluenceLogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
     del X
     times = timed(
-        lambda: model.top_influences(Xt, yt, k=10), repeats, lambda: clear(model)
+        lambda: model.top_influences(Xt, yt, k=10),
+        min(repeats, size["topk_repeats"]),
+        lambda: clear(model),
     )
     clear(model)
     top, mem = peak_memory(lambda: model.top_influences(Xt, yt, k=10))
@@ -425,6 +427,8 @@ FULL = dict(
     density=1e-3,
     n_topk=1_000_000,
     m_topk=10_000,
+    topk_repeats=1,
+    sparse_repeats=2,
 )
 QUICK = dict(
     n=10_000,
@@ -436,6 +440,8 @@ QUICK = dict(
     density=1e-2,
     n_topk=100_000,
     m_topk=1000,
+    topk_repeats=3,
+    sparse_repeats=3,
 )
 
 
