@@ -103,8 +103,11 @@ class InfluenceMixin(DiagnosticsMixin):
         core = self._core()
         objective, theta = core["objective"], core["theta"]
         A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
+        batches = list(_batches(objective.n_samples, A.shape[1] * objective.n_outputs))
+        if len(batches) == 1:  # no copy into a preallocated result
+            return objective.influence_gradient_product(theta, A)
         out = np.empty((A.shape[1], objective.n_samples))  # returned transposed
-        for batch in _batches(objective.n_samples, A.shape[1] * objective.n_outputs):
+        for batch in batches:
             out[:, batch] = objective.influence_gradient_product(theta, A, batch).T
         return out.T
 
@@ -182,7 +185,8 @@ class InfluenceMixin(DiagnosticsMixin):
             objective = core["objective"]
             G = objective.influence_gradients(core["theta"])
             G = G.toarray() if sp.issparse(G) else G
-            core["influence_params"] = -core["solver"].solve(G.T).T
+            solved = core["solver"].solve(G.T)
+            core["influence_params"] = np.negative(solved, out=solved).T
         return core["influence_params"]
 
     def influence_loss(self, X_test, y_test=None):

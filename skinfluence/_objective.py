@@ -165,10 +165,13 @@ class LinearObjective:
             if self.fit_intercept:
                 blocks.append(sp.csr_matrix(R))
             return sp.hstack(blocks, format="csr")
-        blocks = [R[:, k, None] * X for k in range(self.n_outputs)]
+        K, d = self.n_outputs, self.n_features
+        out = np.empty((X.shape[0], self.n_params))
+        for k in range(K):
+            np.multiply(R[:, k, None], X, out=out[:, k * d : (k + 1) * d])
         if self.fit_intercept:
-            blocks.append(R)
-        return np.hstack(blocks)
+            out[:, K * d :] = R
+        return out
 
     def _data(self, X, Y):
         if X is None:

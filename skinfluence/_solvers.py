@@ -79,7 +79,8 @@ class DenseHessianSolver:
         B = self._project(np.asarray(B, dtype=np.float64))
         if self.method == "cholesky":
             d = self._d if B.ndim == 1 else self._d[:, None]
-            X = d * cho_solve(self._factor, d * B, check_finite=False)
+            X = cho_solve(self._factor, d * B, overwrite_b=True, check_finite=False)
+            X *= d
         else:
             w = self._w if B.ndim == 1 else self._w[:, None]
             X = self._U @ ((self._U.T @ B) / w)
