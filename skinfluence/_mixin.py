@@ -262,10 +262,12 @@ class InfluenceMixin(DiagnosticsMixin):
             G_test = G_test.toarray() if sp.issparse(G_test) else G_test
             A = -core["solver"].solve(G_test.T)
             best = None
-            for rows in _batches(n, A.shape[1] * objective.n_outputs):
+            # half of working_memory per block: its comparisons need some more
+            for rows in _batches(n, 2 * A.shape[1] * objective.n_outputs):
                 block = objective.influence_gradient_product(core["theta"], A, rows)
                 index = np.arange(n)[rows]
                 best = _merge_top(best, np.ascontiguousarray(block.T), index, k)
+                del block  # not alive while the next one is computed
             low_i[tests], low_v[tests], high_i[tests], high_v[tests] = best
         return Bunch(
             helpful_indices=low_i,
