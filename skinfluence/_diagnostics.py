@@ -37,13 +37,15 @@ class DiagnosticsMixin:
                     "whose penalty does not scale with the total weight."
                 )
             n, p = objective.n_samples, objective.n_params
-            leverage, changes = np.empty(n), np.empty((n, p))
+            leverage, changes, quad = np.empty(n), np.empty((n, p)), np.empty(n)
             for batch, blocks in iter_row_blocks(
                 objective, core["theta"], core["solver"], -core["newton_step"]
             ):
                 leverage[batch] = blocks.leverage()
-                changes[batch] = blocks.removal_parts()
-            core["row_pieces"] = leverage, changes
+                u = blocks.removal_weights()
+                changes[batch] = np.einsum("ikp,ik->ip", blocks.Y, u)
+                quad[batch] = blocks.quadratic(u)  # Δ_iᵀ A Δ_i
+            core["row_pieces"] = leverage, changes, quad
         return core["row_pieces"]
 
     def _dispersion(self):
@@ -109,7 +111,7 @@ class DiagnosticsMixin:
         """
         core = self._core()
         objective, solver = core["objective"], core["solver"]
-        leverage, changes = self._row_pieces()
+        leverage, changes, _ = self._row_pieces()
         phi, dof = self._dispersion()
         # standard errors need diag(A⁻¹): p solves with unit vectors (p is small)
         inv_diag = (
@@ -132,13 +134,9 @@ class DiagnosticsMixin:
         -------
         distance : ndarray of shape (n_train,)
         """
-        core = self._core()
-        objective, solver = core["objective"], core["solver"]
-        _, changes = self._row_pieces()
+        _, _, quad = self._row_pieces()
         phi, _ = self._dispersion()
-        H_changes = objective.hessian_dot(core["theta"], changes.T).T
-        quad = np.einsum("ip,ip->i", changes, H_changes) * objective.weight_sum
-        return quad / (solver.rank * phi)
+        return quad / (self._core()["solver"].rank * phi)
 
     def self_influence(self):
         """``I_up,loss(z_i, z_i)`` for every training row.

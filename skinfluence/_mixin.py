@@ -106,10 +106,13 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         core = self._core()
         objective, theta = core["objective"], core["theta"]
         A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
-        out = np.empty((objective.n_samples, A.shape[1]))
-        for batch in _batches(objective.n_samples, A.shape[1] * objective.n_outputs):
-            out[batch] = objective.influence_gradient_product(theta, A, batch)
-        return out
+        batches = list(_batches(objective.n_samples, A.shape[1] * objective.n_outputs))
+        if len(batches) == 1:  # no copy into a preallocated result
+            return objective.influence_gradient_product(theta, A)
+        out = np.empty((A.shape[1], objective.n_samples))  # returned transposed
+        for batch in batches:
+            out[:, batch] = objective.influence_gradient_product(theta, A, batch).T
+        return out.T
 
     def _check_stationarity(self, cache):
         objective, theta, solver = cache["objective"], cache["theta"], cache["solver"]
@@ -185,7 +188,8 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
             objective = core["objective"]
             G = objective.influence_gradients(core["theta"])
             G = G.toarray() if sp.issparse(G) else G
-            core["influence_params"] = -core["solver"].solve(G.T).T
+            solved = core["solver"].solve(G.T)
+            core["influence_params"] = np.negative(solved, out=solved).T
         return core["influence_params"]
 
     def influence_loss(self, X_test, y_test=None):
@@ -212,7 +216,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         G_test = core["objective"].sample_gradients(core["theta"], X_test, Y_test)
         G_test = G_test.toarray() if sp.issparse(G_test) else G_test
         A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test), (n_params, n_test)
-        return -self._train_gradient_product(A).T
+        return self._train_gradient_product(-A).T
 
     def top_influences(self, X_test, y_test=None, k=5, as_frame=False):
         """Most helpful and most harmful training rows for each test point.
@@ -267,12 +271,14 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
                 core["theta"], X_test[tests], Y_test[tests]
             )
             G_test = G_test.toarray() if sp.issparse(G_test) else G_test
-            A = core["solver"].solve(G_test.T)
+            A = -core["solver"].solve(G_test.T)
             best = None
-            for rows in _batches(n, A.shape[1] * objective.n_outputs):
-                block = -objective.influence_gradient_product(core["theta"], A, rows)
+            # half of working_memory per block: its comparisons need some more
+            for rows in _batches(n, 2 * A.shape[1] * objective.n_outputs):
+                block = objective.influence_gradient_product(core["theta"], A, rows)
                 index = np.arange(n)[rows]
-                best = _merge_top(best, block.T, index, k)
+                best = _merge_top(best, np.ascontiguousarray(block.T), index, k)
+                del block  # not alive while the next one is computed
             low_i[tests], low_v[tests], high_i[tests], high_v[tests] = best
         top = Bunch(
             helpful_indices=low_i,
@@ -445,16 +451,42 @@ def _batches(n_rows, row_width):
 
 def _merge_top(best, block, index, k):
     """Running ``k`` smallest and largest of each row of ``block`` (m, b), sorted."""
-    labels = np.broadcast_to(index, block.shape)
-    if best is not None:
-        low_i, low_v, high_i, high_v = best
-        low = np.hstack([low_v, block]), np.hstack([low_i, labels])
-        high = np.hstack([high_v, block]), np.hstack([high_i, labels])
+    if best is None:  # a first block of columns, fully sorted, gives thresholds
+        head = max(4096, 2 * k)
+        labels = np.broadcast_to(index[:head], block[:, :head].shape)
+        low_v, low_i = _select(block[:, :head], labels, k)
+        high_v, high_i = _select(-block[:, :head], labels, k)
+        best = low_i, low_v, high_i, -high_v
+        block, index = block[:, head:], index[head:]
+        if block.shape[1] == 0:
+            return best
+    low_i, low_v, high_i, high_v = best
+    if low_v.shape[1] < k:  # fewer than k so far: everything is a candidate
+        low_c = high_c = block, np.broadcast_to(index, block.shape)
     else:
-        low = high = block, labels
-    low_v, low_i = _select(*low, k)
-    high_v, high_i = _select(-high[0], high[1], k)
+        # only values beating the row's current k-th enter (a comparison per value)
+        low_c = _compact(block, block < low_v[:, -1:], index, np.inf)
+        high_c = _compact(block, block > high_v[:, -1:], index, -np.inf)
+    low_v, low_i = _select(
+        np.hstack([low_v, low_c[0]]), np.hstack([low_i, low_c[1]]), k
+    )
+    high_v, high_i = _select(
+        -np.hstack([high_v, high_c[0]]), np.hstack([high_i, high_c[1]]), k
+    )
     return low_i, low_v, high_i, -high_v
+
+
+def _compact(block, mask, index, fill):
+    """The masked entries of each row of ``block`` packed to the left, padded with
+    ``fill``; and their labels."""
+    counts = mask.sum(axis=1)
+    rows, cols = np.nonzero(mask)
+    pos = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    values = np.full((block.shape[0], int(counts.max(initial=0))), fill)
+    labels = np.full(values.shape, -1, dtype=np.intp)
+    values[rows, pos] = block[rows, cols]
+    labels[rows, pos] = index[cols]
+    return values, labels
 
 
 def _select(values, labels, k):

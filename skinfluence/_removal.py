@@ -78,7 +78,16 @@ class RowBlocks:
 
     def removal_parts(self):
         """``Y_i (ρ_i − z_i)`` for each row removed on its own, shape (b, p)."""
-        return _parts(self.Y, self.P, self.D, self.rho, self.Jc)
+        return np.einsum("ikp,ik->ip", self.Y, self.removal_weights())
+
+    def removal_weights(self):
+        """``u_i = ρ_i − z_i``, shape (b, K): row ``i``'s part is ``A⁺ J_iᵀ u_i``."""
+        return _weights(self.P, self.D, self.rho, self.Jc)
+
+    def quadratic(self, u):
+        """``Δ_iᵀ A Δ_i`` of the parts ``Δ_i = A⁺ J_iᵀ u_i``: ``u_iᵀ P_i u_i``, since
+        ``A⁺ A A⁺ = A⁺`` (no product with ``A`` needed)."""
+        return np.einsum("ik,ikl,il->i", u, self.P, u)
 
     def as_group(self):
         """All rows of the batch stacked into one block (the group removed together)."""
@@ -96,12 +105,12 @@ class RowBlocks:
         return group
 
 
-def _parts(Y, P, D, rho, Jc):
+def _weights(P, D, rho, Jc):
     q = P.shape[1]
     M = np.eye(q) - D @ P
     t = Jc - np.einsum("ikl,il->ik", P, rho)
     z = np.linalg.solve(M, np.einsum("ikl,il->ik", D, t)[..., None])[..., 0]
-    return np.einsum("ikp,ik->ip", Y, rho - z)
+    return rho - z
 
 
 def iter_row_blocks(objective, theta, solver, newton_constant):

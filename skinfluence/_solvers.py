@@ -79,7 +79,8 @@ class DenseHessianSolver:
         B = self._project(np.asarray(B, dtype=np.float64))
         if self.method == "cholesky":
             d = self._d if B.ndim == 1 else self._d[:, None]
-            X = d * cho_solve(self._factor, d * B, check_finite=False)
+            X = cho_solve(self._factor, d * B, overwrite_b=True, check_finite=False)
+            X *= d
         else:
             w = self._w if B.ndim == 1 else self._w[:, None]
             X = self._U @ ((self._U.T @ B) / w)
@@ -94,8 +95,8 @@ class ConjugateGradientSolver:
     and one with ``Xᵀ`` for the whole block. Known flat directions are
     projected out of right-hand sides, search directions and results. Each
     column stops when ``‖H x − b‖ ≤ tol ‖b‖``; ``residual_`` reports the
-    largest relative residual of the last solve, and a :class:`CGWarning` says
-    when ``maxiter`` was reached first.
+    largest relative residual of the last solve and ``n_iter_`` its number of
+    iterations, and a :class:`CGWarning` says when ``maxiter`` was reached first.
     """
 
     method = "cg"
@@ -108,6 +109,7 @@ class ConjugateGradientSolver:
         self.rank = p - self._V.shape[1]
         self.tol, self.maxiter = tol, maxiter
         self.residual_ = 0.0
+        self.n_iter_ = 0
 
     _project = DenseHessianSolver._project
 
@@ -124,10 +126,13 @@ class ConjugateGradientSolver:
         rz = (R * Z).sum(axis=0)
         active = norms > 0
         residual = np.zeros(B.shape[1])
+        self.n_iter_ = 0
         for _ in range(self.maxiter):
             if not active.any():
                 break
-            cols = np.flatnonzero(active)
+            self.n_iter_ += 1
+            # a slice while every column is active: views, not copies of P and R
+            cols = slice(None) if active.all() else np.flatnonzero(active)
             HP = self._hessian_dot(P[:, cols])
             curvature = (P[:, cols] * HP).sum(axis=0)
             alpha = rz[cols] / np.where(curvature > 0, curvature, np.inf)
@@ -135,7 +140,7 @@ class ConjugateGradientSolver:
             R[:, cols] -= alpha * HP
             residual[cols] = np.linalg.norm(R[:, cols], axis=0) / norms[cols]
             active[cols] = residual[cols] > self.tol
-            cols = np.flatnonzero(active)
+            cols = slice(None) if active.all() else np.flatnonzero(active)
             Z = self._project(self._inv_diag[:, None] * R[:, cols])
             rz_new = (R[:, cols] * Z).sum(axis=0)
             P[:, cols] = Z + (rz_new / rz[cols]) * P[:, cols]

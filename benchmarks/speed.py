@@ -1,0 +1,559 @@
+"""Speed and memory of skinfluence against baselines measured in the same run.
+
+Run from the repository root:
+
+    python benchmarks/speed.py            # full sizes (about 15-30 minutes on 2 cores)
+    python benchmarks/speed.py --quick    # sizes about 10x smaller (under a minute)
+    python benchmarks/speed.py --cases binary,topk --repeats 5
+
+Every case runs in a fresh Python subprocess, so that its peak resident memory
+(``VmHWM``, reset with ``/proc/self/clear_refs`` just before the measured call,
+else ``ru_maxrss``) counts numpy/BLAS allocations and nothing from other cases.
+Times are the median of ``--repeats`` runs with the spread (min-max); a ratio is
+median ÷ median of its baseline, timed in the same process. "fresh" means the
+fitted model's influence cache was emptied first, so the time includes building
+and factoring the Hessian and the stationarity check; "cached" reuses them.
+Not part of the test suite.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# -- measurement helpers ----------------------------------------------------------
+def timed(fn, repeats, setup=None):
+    """Run ``fn`` ``repeats`` times (``setup`` untimed before each); seconds."""
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _status_kb(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def peak_memory(fn):
+    """``fn()`` with the process's peak RSS during the call and the Python
+    (tracemalloc, numpy included) peak. Returns (result, dict of MB)."""
+    reset = False
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current RSS (Linux >= 4.0)
+        reset = True
+    except OSError:
+        pass
+    before = _status_kb("VmRSS")
+    tracemalloc.start()
+    result = fn()
+    _, traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    hwm = _status_kb("VmHWM") if reset else None
+    if hwm is None:  # whole-process high-water mark
+        hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    mb = 1 / 1024
+    return result, {
+        "rss_before_mb": before * mb if before else float("nan"),
+        "peak_rss_mb": hwm * mb,
+        "peak_increase_mb": (hwm - (before or 0)) * mb,
+        "python_peak_mb": traced / 2**20,
+    }
+
+
+def row(metric, times, baseline=None, target=None, **extra):
+    out = {
+        "metric": metric,
+        "median": float(np.median(times)),
+        "min": float(np.min(times)),
+        "max": float(np.max(times)),
+        "n": len(times),
+    }
+    if baseline is not None:
+        out["ratio"] = out["median"] / float(np.median(baseline))
+    if target is not None:
+        out["target"] = target
+    out.update(extra)
+    return out
+
+
+def clear(model):
+    model._influence_cache.clear()
+
+
+# -- data -------------------------------------------------------------------------
+def binary_data(n, d, m, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n + m, d))
+    w = rng.standard_normal(d) / np.sqrt(d)
+    y = (rng.random(n + m) < 1 / (1 + np.exp(-(X @ w)))).astype(int)
+    return X[:n], y[:n], X[n:], y[n:]
+
+
+def multinomial_data(n, d, m, K, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n + m, d))
+    raw = X @ (rng.standard_normal((d, K)) / np.sqrt(d))
+    P = np.exp(raw - raw.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    y = (P.cumsum(axis=1) > rng.random((n + m, 1))).argmax(axis=1)
+    return X[:n], y[:n], X[n:], y[n:]
+
+
+# -- cases ------------------------------------------------------------------------
+def case_binary(size, repeats):
+    from skinfluence import InfluenceLogisticRegression
+
+    n, d, m = size["n"], 100, size["m"]
+    X, y, Xt, yt = binary_data(n, d, m)
+    model = InfluenceLogisticRegression(solver="newton-cholesky", tol=1e-10)
+    model.fit(X, y)
+    return _dense_influence_rows(model, X, Xt, yt, repeats, f"binary n={n} d={d}")
+
+
+def case_multinomial(size, repeats):
+    from skinfluence import InfluenceLogisticRegression
+
+    n, d, m, K = size["n"], 100, size["m"], 10
+    X, y, Xt, yt = multinomial_data(n, d, m, K)
+    model = InfluenceLogisticRegression(solver="newton-cholesky", tol=1e-10)
+    model.fit(X, y)
+    return _dense_influence_rows(
+        model, X, Xt, yt, repeats, f"multinomial K={K} n={n} d={d}"
+    )
+
+
+def _baselines(n, p, m, repeats):
+    """Times of (n,p)@(p,m), of A.T@A (numpy: syrk, half the flops) and of
+    A.T@B (gemm) with A, B of shape (n,p)."""
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((n, p)), rng.standard_normal((p, m))
+    mm = timed(lambda: A @ B, repeats)
+    xtx = timed(lambda: A.T @ A, repeats)
+    B = rng.standard_normal((n, p))
+    gemm = timed(lambda: A.T @ B, repeats)
+    return mm, xtx, gemm
+
+
+def _dense_influence_rows(model, X, Xt, yt, repeats, label):
+    n, m = X.shape[0], Xt.shape[0]
+    p = model.coef_.size + model.intercept_.size
+    mm, xtx, gemm = _baselines(n, p, m, repeats)
+    fresh_loss = timed(
+        lambda: model.influence_loss(Xt, yt), repeats, lambda: clear(model)
+    )
+    cached_loss = timed(lambda: model.influence_loss(Xt, yt), repeats)
+    fresh_params = timed(lambda: model.influence_params_, repeats, lambda: clear(model))
+
+    def drop_params():
+        model._core().pop("influence_params", None)
+
+    cached_params = timed(lambda: model.influence_params_, repeats, drop_params)
+    shape = f"(n,p)@(p,m), n={n} p={p} m={m}"
+    return [
+        row(f"{label}: baseline {shape}", mm),
+        row("influence_loss, fresh model", fresh_loss, mm, "<= 1.2"),
+        row("influence_loss, factorization cached", cached_loss, mm, "<= 1.2"),
+        row(f"{label}: baseline X.T@X, X (n,p) (numpy uses syrk)", xtx),
+        row("influence_params_, fresh model", fresh_params, xtx, "<= 3"),
+        row("influence_params_, factorization cached", cached_params, xtx, "<= 3"),
+        row(f"{label}: baseline X.T@Y, X, Y (n,p) (gemm, 2x the flops)", gemm),
+        row("influence_params_, fresh model", fresh_params, gemm, "<= 3"),
+        row("influence_params_, factorization cached", cached_params, gemm, "<= 3"),
+    ]
+
+
+def case_loo(size, repeats):
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+
+    from skinfluence import InfluenceLogisticRegression
+
+    n, d = size["n"], 100
+    X, y, _, _ = binary_data(n, d, 1)
+    model = InfluenceLogisticRegression(solver="newton-cholesky", tol=1e-10)
+    model.fit(X, y)
+    refit = timed(lambda: clone(model).fit(X, y), repeats)
+    lbfgs = timed(lambda: LogisticRegression(tol=1e-10, max_iter=1000).fit(X, y), 1)
+    fresh = timed(
+        lambda: model.loo_params_change("newton"), repeats, lambda: clear(model)
+    )
+    cached = timed(lambda: model.loo_params_change("newton"), repeats)
+    label = f"LOO binary n={n} d={d}"
+    return [
+        row(f"{label}: baseline one refit (newton-cholesky, tol=1e-10, cold)", refit),
+        row("  (for reference: one lbfgs fit, tol=1e-10, cold)", lbfgs),
+        row("loo_params_change('newton'), all n rows, fresh", fresh, refit, "< 1"),
+        row("loo_params_change('newton'), all n rows, cached", cached, refit, "< 1"),
+    ]
+
+
+def _rel(a, b):
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def case_diagnostics(size, repeats):
+    import statsmodels.api as sm
+    from statsmodels.stats.outliers_influence import OLSInfluence
+
+    from skinfluence import InfluenceLinearRegression, InfluenceLogisticRegression
+
+    n, d = size["n_diag"], 50
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    y_ols = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    Xc = sm.add_constant(X, prepend=False)
+    rows = []
+
+    # -- OLS: hat values, Cook's distance, DFBETAS -------------------------------
+    ols = InfluenceLinearRegression().fit(X, y_ols)
+
+    def ours_ols():
+        return ols.leverage(), ols.cooks_distance(), ols.dfbetas()
+
+    t_ours = timed(ours_ols, repeats, lambda: clear(ols))
+    h, c, b = ours_ols()
+    sm_fit = sm.OLS(y_ols, Xc).fit()
+    t_hc = timed(
+        lambda: (
+            OLSInfluence(sm_fit).hat_matrix_diag,
+            OLSInfluence(sm_fit).cooks_distance,
+        ),
+        repeats,
+    )
+    infl = OLSInfluence(sm_fit)
+    err_h = _rel(h, infl.hat_matrix_diag)
+    err_c = _rel(c, infl.cooks_distance[0])
+    # statsmodels' DFBETAS refits the model n times (a Python loop): time it at
+    # n_loop rows, and extrapolate to n with the measured growth between two sizes
+    n_loop = min(n, size["n_loop"])
+    loop_times = {}
+    for n_small in sorted({n_loop // 2, n_loop}):
+        fit_small = sm.OLS(y_ols[:n_small], Xc[:n_small]).fit()
+        start = time.perf_counter()
+        dfb = OLSInfluence(fit_small).dfbetas
+        loop_times[n_small] = time.perf_counter() - start
+    small = InfluenceLinearRegression().fit(X[:n_loop], y_ols[:n_loop])
+    err_b = _rel(small.dfbetas(), dfb)
+    (n1, t1), (n2, t2) = sorted(loop_times.items())
+    # n refits, each at least as costly as at n2: the growth is at least linear
+    # (the measured exponent can come out lower when per-refit overhead dominates)
+    measured = np.log(t2 / t1) / np.log(n2 / n1) if n1 < n2 else 2.0
+    exponent = max(measured, 1.0)
+    t_dfbetas = t2 * (n / n2) ** exponent
+    extrapolated = n2 < n
+    sm_total = [t + t_dfbetas for t in t_hc]
+    note = (
+        f"DFBETAS loop timed at n={n2} ({t2:.1f}s) and n={n1} ({t1:.1f}s), "
+        f"measured growth exponent {measured:.2f}, extrapolated to n={n} with "
+        f"exponent {exponent:.2f} (measured, floored at 1): {t_dfbetas:.0f}s"
+        if extrapolated
+        else f"DFBETAS loop timed at n={n}: {t2:.1f}s"
+    )
+    rows += [
+        row(
+            f"OLS n={n} p={d + 1}: statsmodels OLSInfluence hat+Cook+DFBETAS",
+            sm_total,
+            note=note,
+        ),
+        row(
+            "skinfluence leverage+cooks_distance+dfbetas (fresh)",
+            t_ours,
+            sm_total,
+            ">= 10x faster (ratio <= 0.1)",
+            max_rel_diff=f"hat {err_h:.1e}, Cook {err_c:.1e}, DFBETAS {err_b:.1e}"
+            + (f" (DFBETAS at n={n_loop})" if n_loop < n else ""),
+        ),
+    ]
+
+    # -- logistic: GLMInfluence (vectorized one-step formulas) -------------------
+    y_log = (
+        rng.random(n) < 1 / (1 + np.exp(-(X @ (rng.standard_normal(d) / 7))))
+    ).astype(int)
+    logit = InfluenceLogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12)
+    logit.fit(X, y_log)
+
+    def ours_log():
+        return logit.leverage(), logit.cooks_distance(), logit.dfbetas()
+
+    t_ours = timed(ours_log, repeats, lambda: clear(logit))
+    h, c, b = ours_log()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glm = sm.GLM(y_log, Xc, family=sm.families.Binomial()).fit(tol=1e-12)
+
+    def theirs():
+        infl = glm.get_influence()
+        return infl.hat_matrix_diag, infl.cooks_distance[0], infl.dfbetas
+
+    t_sm = timed(theirs, repeats)
+    H, C, B = theirs()
+    rows += [
+        row(
+            f"logistic n={n} p={d + 1}: statsmodels GLMInfluence hat+Cook+DFBETAS", t_sm
+        ),
+        row(
+            "skinfluence leverage+cooks_distance+dfbetas (fresh)",
+            t_ours,
+            t_sm,
+            ">= 10x faster (ratio <= 0.1)",
+            max_rel_diff=f"hat {_rel(h, H):.1e}, Cook {_rel(c, C):.1e}, "
+            f"DFBETAS {_rel(b, B):.1e}",
+        ),
+    ]
+    return rows
+
+
+def case_sparse(size, repeats):
+    import scipy.sparse as sp
+
+    from skinfluence import InfluenceLogisticRegression
+
+    n, d, m, density = size["n_sparse"], size["d_sparse"], 100, size["density"]
+    rng = np.random.default_rng(0)
+    X = sp.random(
+        n + m, d, density=density, format="csr", random_state=rng, dtype=np.float64
+    )
+    w = np.zeros(d)
+    support = rng.choice(d, d // 100, replace=False)
+    w[support] = 5 * rng.standard_normal(support.size)
+    y = (rng.random(n + m) < 1 / (1 + np.exp(-(X @ w)))).astype(int)
+    X, Xt, y, yt = X[:n], X[n:], y[:n], y[n:]
+    params = dict(solver="lbfgs", tol=1e-10, max_iter=5000)
+    model = InfluenceLogisticRegression(**params)
+    fit = timed(lambda: model.fit(X, y), repeats)
+    from sklearn.linear_model import LogisticRegression
+
+    default_fit = timed(lambda: LogisticRegression().fit(X, y), 1)
+    calls = []
+    times = []
+    for _ in range(min(repeats, size["sparse_repeats"])):
+        clear(model)
+        start = time.perf_counter()
+        model.influence_loss(Xt, yt)
+        times.append(time.perf_counter() - start)
+    solver = model._core()["solver"]
+    calls.append((solver.method, getattr(solver, "n_iter_", None), solver.residual_))
+    clear(model)
+    _, mem = peak_memory(lambda: model.influence_loss(Xt, yt))
+    solver = model._core()["solver"]
+    label = f"sparse logistic n={n} d={d} density={density:g} (p={d + 1}) m={m}"
+    return [
+        row(
+            f"{label}: baseline one fit ({params}), n_iter={int(model.n_iter_[0])}",
+            fit,
+        ),
+        row(
+            "  (for reference: one fit with LogisticRegression() defaults)", default_fit
+        ),
+        row(
+            "influence_loss (CG), fresh, incl. stationarity check",
+            times,
+            fit,
+            "< 1",
+            solver=f"{solver.method}, iterations {getattr(solver, 'n_iter_', '?')}, "
+            f"max relative residual {solver.residual_:.1e}",
+        ),
+        row(
+            "  peak RSS during influence_loss (MB)",
+            [mem["peak_rss_mb"]],
+            target="< 2048",
+            memory=mem,
+        ),
+    ]
+
+
+def case_topk(size, repeats):
+    from skinfluence import InfluenceLogisticRegression
+
+    n, d, m = size["n_topk"], 50, size["m_topk"]
+    X, y, Xt, yt = binary_data(n, d, m)
+    model = InfluenceLogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
+    del X
+    times = timed(
+        lambda: model.top_influences(Xt, yt, k=10),
+        min(repeats, size["topk_repeats"]),
+        lambda: clear(model),
+    )
+    clear(model)
+    top, mem = peak_memory(lambda: model.top_influences(Xt, yt, k=10))
+    full = 8 * n * m / 1e9
+    return [
+        row(
+            f"top_influences k=10, n={n} d={d} m={m} (full matrix {full:.0f} GB), fresh",
+            times,
+        ),
+        row(
+            "  peak RSS during top_influences (MB)",
+            [mem["peak_rss_mb"]],
+            target="< 2048",
+            memory=mem,
+        ),
+    ]
+
+
+CASES = {
+    "binary": case_binary,
+    "multinomial": case_multinomial,
+    "loo": case_loo,
+    "diagnostics": case_diagnostics,
+    "sparse": case_sparse,
+    "topk": case_topk,
+}
+FULL = dict(
+    n=100_000,
+    m=1000,
+    n_diag=20_000,
+    n_loop=1000,
+    n_sparse=50_000,
+    d_sparse=100_000,
+    density=1e-3,
+    n_topk=1_000_000,
+    m_topk=10_000,
+    topk_repeats=1,
+    sparse_repeats=2,
+)
+QUICK = dict(
+    n=10_000,
+    m=100,
+    n_diag=2000,
+    n_loop=300,
+    n_sparse=5000,
+    d_sparse=10_000,
+    density=1e-2,
+    n_topk=100_000,
+    m_topk=1000,
+    topk_repeats=3,
+    sparse_repeats=3,
+)
+
+
+# -- driver -----------------------------------------------------------------------
+def machine():
+    import platform
+
+    import scipy
+    import sklearn
+    import threadpoolctl
+
+    info = {"python": platform.python_version(), "numpy": np.__version__}
+    info.update(scipy=scipy.__version__, sklearn=sklearn.__version__)
+    try:
+        import statsmodels
+
+        info["statsmodels"] = statsmodels.__version__
+    except ImportError:
+        pass
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("Model name", "CPU(s)", "Thread(s) per core"):
+                info[key.strip()] = value.strip()
+    except OSError:
+        pass
+    info["blas"] = [
+        f"{p['internal_api']} {p.get('version')} {p.get('threading_layer', '')} "
+        f"{p['num_threads']} threads"
+        for p in threadpoolctl.threadpool_info()
+    ]
+    info["load average"] = os.getloadavg()
+    return info
+
+
+def run_case(name, quick, repeats):
+    size = QUICK if quick else FULL
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = CASES[name](size, repeats)
+    messages = sorted(
+        {f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught}
+    )
+    if messages:
+        rows.append({"metric": "warnings", "messages": messages})
+    rows.append(
+        {
+            "metric": "process peak RSS (MB)",
+            "value": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+    print("JSON" + json.dumps(rows))
+
+
+def fmt(r):
+    if "messages" in r:
+        return "    " + "\n    ".join(r["messages"])
+    if "value" in r:
+        return f"  {r['metric']}: {r['value']:.0f}"
+    s = f"  {r['metric']}: {r['median']:.3g} ({r['min']:.3g}-{r['max']:.3g}, n={r['n']})"
+    if "ratio" in r:
+        s += f"  ratio {r['ratio']:.2f}"
+    if "target" in r:
+        s += f"  [target {r['target']}]"
+    for key in ("max_rel_diff", "solver", "note"):
+        if key in r:
+            s += f"\n      {key}: {r[key]}"
+    if "memory" in r:
+        s += "\n      " + ", ".join(f"{k} {v:.0f}" for k, v in r["memory"].items())
+    return s
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write all rows to this file")
+    args = parser.parse_args()
+    if args.case:
+        run_case(args.case, args.quick, args.repeats)
+        return
+    info = machine()
+    print("machine:", json.dumps(info))
+    print("(times in seconds unless stated; median (min-max, n runs))")
+    results = {"machine": info, "quick": args.quick, "cases": {}}
+    for name in args.cases.split(","):
+        cmd = [sys.executable, os.path.abspath(__file__), "--case", name]
+        cmd += ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        print(f"\n[{name}] ({wall:.0f}s wall)")
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("JSON")]
+        if proc.returncode or not lines:
+            print(proc.stdout[-2000:], proc.stderr[-4000:])
+            continue
+        rows = json.loads(lines[-1][4:])
+        results["cases"][name] = rows
+        for r in rows:
+            print(fmt(r))
+        sys.stdout.flush()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
