@@ -148,15 +148,7 @@ class LogisticRegressionAdapter(_Adapter):
         return self.estimator.predict(X)
 
     def effective_weights(self, y, sample_weight):
-        est = self.estimator
-        sw = self._weights(y, sample_weight)
-        if est.class_weight is None:
-            return sw
-        # scikit-learn computes "balanced" from sample-weighted class counts
-        cw = compute_class_weight(
-            est.class_weight, classes=est.classes_, y=np.asarray(y), sample_weight=sw
-        )
-        return sw * cw[np.searchsorted(est.classes_, np.asarray(y))]
+        return _class_weighted(self.estimator, y, self._weights(y, sample_weight))
 
     def penalty(self):
         est = self.estimator
@@ -226,6 +218,18 @@ def _active_set_logistic(adapter, X, y, sample_weight):
     )
     n_params = coef.size + est.fit_intercept
     return ActiveSetObjective(inner, np.concatenate(keep), n_params, active)
+
+
+def _class_weighted(est, y, sw):
+    """``sample_weight × class weight``, with "balanced" computed from
+    sample-weighted class counts as liblinear and LogisticRegression do."""
+    if est.class_weight is None:
+        return sw
+    y = np.asarray(y)
+    cw = compute_class_weight(
+        est.class_weight, classes=est.classes_, y=y, sample_weight=sw
+    )
+    return sw * cw[np.searchsorted(est.classes_, y)]
 
 
 def _logistic_penalty(est):
@@ -570,14 +574,7 @@ class LinearSVCAdapter(_OneVsRestAdapter):
         return SquaredHinge(K)
 
     def effective_weights(self, y, sample_weight):
-        est = self.estimator
-        sw = self._weights(y, sample_weight)
-        if est.class_weight is None:
-            return sw
-        cw = compute_class_weight(
-            est.class_weight, classes=est.classes_, y=np.asarray(y), sample_weight=sw
-        )
-        return sw * cw[np.searchsorted(est.classes_, np.asarray(y))]
+        return _class_weighted(self.estimator, y, self._weights(y, sample_weight))
 
     def penalty(self):
         est = self.estimator
