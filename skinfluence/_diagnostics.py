@@ -96,6 +96,15 @@ class DiagnosticsMixin:
         Returns
         -------
         dfbeta : ndarray of shape (n_train, n_params)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> model.dfbeta().shape
+        (442, 11)
         """
         return -self._row_pieces()[1]
 
@@ -108,6 +117,15 @@ class DiagnosticsMixin:
         Returns
         -------
         dfbetas : ndarray of shape (n_train, n_params)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> model.dfbetas().shape
+        (442, 11)
         """
         core = self._core()
         objective, solver = core["objective"], core["solver"]
@@ -133,6 +151,15 @@ class DiagnosticsMixin:
         Returns
         -------
         distance : ndarray of shape (n_train,)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> bool((model.cooks_distance() >= 0).all())
+        True
         """
         _, _, quad = self._row_pieces()
         phi, _ = self._dispersion()
@@ -149,6 +176,15 @@ class DiagnosticsMixin:
         Returns
         -------
         self_influence : ndarray of shape (n_train,)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> bool((model.self_influence() <= 0).all())
+        True
         """
         core = self._core()
         G = core["objective"].sample_gradients(core["theta"])

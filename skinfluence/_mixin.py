@@ -154,6 +154,17 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         the Newton step ``-H⁻¹∇R(θ̂)`` is larger than ``stationarity_threshold``
         (0.1, see :func:`set_config`) times the root-mean-square effect of
         removing one training row (estimated on up to 256 evenly spaced rows).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.preprocessing import scale
+        >>> from skinfluence import InfluenceLogisticRegression
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = scale(X)
+        >>> tight = InfluenceLogisticRegression(solver="newton-cholesky", tol=1e-12).fit(X, y)
+        >>> tight.gradient_norm_ < 1e-10
+        True
         """
         return self._core()["gradient_norm"]
 
@@ -163,6 +174,15 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
 
         This is the part of a Newton step that does not depend on any training
         row (Koh & Liang 2017, appendix B).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> float(abs(model.newton_step_).max()) < 1e-8  # a direct solver: at the minimum
+        True
         """
         return self._core()["newton_step"]
 
@@ -182,6 +202,15 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         of each feature's coefficients) and along directions left undetermined
         by collinear columns, the minimum-norm solution is returned; per-sample
         gradients have no component there, so predictions are unaffected.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> model.influence_params_.shape  # 442 rows, 10 coefficients + intercept
+        (442, 11)
         """
         core = self._core()
         if "influence_params" not in core:
@@ -210,6 +239,16 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
             row). Removing row ``i`` changes test loss ``j`` by about
             ``-(s_i/S) influence[j, i]``. The test loss is the per-sample data
             term of training, unweighted (log-loss, squared error).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> influence = model.influence_loss(X[:2], y[:2])
+        >>> influence.shape
+        (2, 442)
         """
         core = self._core()
         X_test, Y_test = self._test_data(X_test, y_test)

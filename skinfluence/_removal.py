@@ -159,6 +159,19 @@ class RemovalMixin:
             A new fitted estimator whose ``coef_`` and ``intercept_`` are the
             prediction; it keeps the remaining rows as its training data. The
             original estimator is not modified.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> from sklearn.linear_model import Ridge
+        >>> import numpy as np
+        >>> smaller = model.remove_effect([0, 1], method="newton")  # exact for Ridge
+        >>> refit = Ridge(alpha=0.1).fit(X[2:], y[2:])
+        >>> bool(np.allclose(smaller.coef_, refit.coef_))
+        True
         """
         core = self._core()
         objective, theta = core["objective"], core["theta"]
@@ -251,6 +264,21 @@ class RemovalMixin:
         Returns
         -------
         estimator : same class as self
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.preprocessing import scale
+        >>> from skinfluence import InfluenceLogisticRegression
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = scale(X)
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     loose = InfluenceLogisticRegression(max_iter=10).fit(X, y)
+        ...     better = loose.newton_update()
+        ...     bool(better.gradient_norm_ < loose.gradient_norm_)
+        True
         """
         core = self._core()
         keep = np.arange(core["objective"].n_samples)
@@ -273,6 +301,15 @@ class RemovalMixin:
         Returns
         -------
         change : ndarray of shape (n_train, n_params)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> model.loo_params_change().shape
+        (442, 11)
         """
         core = self._core()
         objective = core["objective"]
@@ -315,6 +352,15 @@ class RemovalMixin:
         -------
         change : ndarray of shape (n_test, n_train)
             Positive: the test loss rises when the row is removed (the row helped).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from skinfluence import InfluenceRidge
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
+        >>> model.loo_loss_change(X[:3], y[:3]).shape
+        (3, 442)
         """
         if method == "influence":
             w = self._core()["objective"].sample_weight
