@@ -90,15 +90,13 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
                 self._influence_X, self._influence_y, self._influence_sw
             )
             theta = adapter.theta()
+            solver = _hessian_solver(objective, theta, settings)
+            adapter.check_solution(objective, solver)
             cache.update(
-                settings=settings,
-                adapter=adapter,
-                objective=objective,
-                theta=theta,
-                solver=_hessian_solver(objective, theta, settings),
+                adapter=adapter, objective=objective, theta=theta, solver=solver
             )
-            adapter.check_solution(objective, cache["solver"])
-            self._check_stationarity(cache)
+            self._check_stationarity(cache, settings)
+            cache["settings"] = settings  # the core is complete and valid
         return cache
 
     def _train_gradient_product(self, A):
@@ -114,7 +112,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
             out[:, batch] = objective.influence_gradient_product(theta, A, batch).T
         return out.T
 
-    def _check_stationarity(self, cache):
+    def _check_stationarity(self, cache, settings):
         objective, theta, solver = cache["objective"], cache["theta"], cache["solver"]
         grad = objective.gradient(theta)
         # typical effect of removing one row, sqrt(mean_i ‖(s_i/S) H⁻¹ g_i‖²),
@@ -133,7 +131,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
             newton_step=step,
             stationarity_ratio=float(ratio),
         )
-        if ratio > cache["settings"]["stationarity_threshold"]:
+        if ratio > settings["stationarity_threshold"]:
             warnings.warn(
                 f"{type(self).__name__} is not at the minimum of its objective: "
                 f"‖∇R(θ̂)‖ = {np.linalg.norm(grad):.3g}, and the Newton step to the "

@@ -263,6 +263,8 @@ def test_unpenalized_quasi_separable_multinomial_is_refused():
         assert model.score(X, y) < 1.0
         with pytest.raises(ValueError, match="quasi-separates"):
             model.influence_params_
+        with pytest.raises(ValueError, match="quasi-separates"):  # not cached
+            model.influence_loss(X[:2], y[:2])
     # with a penalty the minimizer is finite and influences are returned
     penalized = InfluenceLogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12)
     assert np.isfinite(penalized.fit(X, y).influence_params_).all()
