@@ -39,7 +39,7 @@ from ._losses import (
     SquaredHinge,
     TweedieHalfDeviance,
 )
-from ._objective import ActiveSetObjective, LinearObjective
+from ._objective import ActiveSetObjective, LinearObjective, as_dense
 
 
 class _Adapter:
@@ -179,7 +179,7 @@ class LogisticRegressionAdapter(_Adapter):
         # probabilities have saturated along a direction: quasi-separation
         rows = objective.sample_weight > 0
         X = objective.X[rows]
-        X = X.toarray() if hasattr(X, "toarray") else X
+        X = as_dense(X)
         if objective.fit_intercept:
             X = np.column_stack([X, np.ones(X.shape[0])])
         outputs = 1 if objective.n_outputs == 1 else objective.n_outputs - 1

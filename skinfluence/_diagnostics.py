@@ -18,7 +18,7 @@ loss has no factor ½), the textbook definitions read
 import numpy as np
 
 from ._losses import SquaredError
-from ._objective import LinearObjective
+from ._objective import LinearObjective, as_dense
 from ._removal import iter_row_blocks
 
 
@@ -188,5 +188,5 @@ class DiagnosticsMixin:
         """
         core = self._core()
         G = core["objective"].sample_gradients(core["theta"])
-        G = G.toarray() if hasattr(G, "toarray") else G
+        G = as_dense(G)
         return np.einsum("ip,ip->i", G, self.influence_params_)

@@ -17,9 +17,8 @@ scikit-learn's outlier mask ``|r| > εσ``. Per-sample derivatives, with
 """
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._objective import MatrixObjectiveMixin
+from ._objective import MatrixObjectiveMixin, as_dense
 
 
 class HuberObjective(MatrixObjectiveMixin):
@@ -77,7 +76,7 @@ class HuberObjective(MatrixObjectiveMixin):
         e = self.epsilon
         dr = np.where(inlier, -2 * r / sigma, -2 * e * np.sign(r))  # ∂L/∂(xᵀw + b)
         ds = np.where(inlier, 1 - (r / sigma) ** 2, 1 - e**2)
-        Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
+        Xd = as_dense(X)
         cols = [dr[:, None] * Xd]
         if self.fit_intercept:
             cols.append(dr[:, None])
@@ -98,7 +97,7 @@ class HuberObjective(MatrixObjectiveMixin):
         """Dense ``H = ∇²R(θ)`` with the one-sided value at the kink."""
         X, r, sigma, inlier = self._parts(theta, None, None)
         s = self.sample_weight * inlier
-        Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
+        Xd = as_dense(X)
         Z = np.hstack([Xd, np.ones((self.n_samples, 1))]) if self.fit_intercept else Xd
         q = Z.shape[1]
         H = np.empty((self.n_params, self.n_params))

@@ -3,7 +3,6 @@
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn import get_config as sklearn_get_config
 from sklearn.utils import Bunch, gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -12,6 +11,7 @@ from . import _frames, _outputs
 from ._adapters import adapter_for
 from ._config import get_config
 from ._diagnostics import DiagnosticsMixin
+from ._objective import as_dense
 from ._removal import RemovalMixin
 from ._solvers import ConjugateGradientSolver, DenseHessianSolver
 
@@ -120,7 +120,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         n_probe = 16 if solver.method == "cg" else 256
         rows = np.unique(np.linspace(0, objective.n_samples - 1, n_probe).astype(int))
         G = objective.influence_gradients(theta, rows)
-        G = G.toarray() if sp.issparse(G) else G
+        G = as_dense(G)
         w = objective.sample_weight[rows] / objective.weight_sum
         solved = solver.solve(np.column_stack([G.T * w, grad]))
         step = -solved[:, -1]
@@ -214,7 +214,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         if "influence_params" not in core:
             objective = core["objective"]
             G = objective.influence_gradients(core["theta"])
-            G = G.toarray() if sp.issparse(G) else G
+            G = as_dense(G)
             solved = core["solver"].solve(G.T)
             core["influence_params"] = np.negative(solved, out=solved).T
         return core["influence_params"]
@@ -251,7 +251,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         core = self._core()
         X_test, Y_test = self._test_data(X_test, y_test)
         G_test = core["objective"].sample_gradients(core["theta"], X_test, Y_test)
-        G_test = G_test.toarray() if sp.issparse(G_test) else G_test
+        G_test = as_dense(G_test)
         A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test), (n_params, n_test)
         return self._train_gradient_product(-A).T
 
@@ -307,7 +307,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
             G_test = objective.sample_gradients(
                 core["theta"], X_test[tests], Y_test[tests]
             )
-            G_test = G_test.toarray() if sp.issparse(G_test) else G_test
+            G_test = as_dense(G_test)
             A = -core["solver"].solve(G_test.T)
             best = None
             # half of working_memory per block: its comparisons need some more

@@ -16,6 +16,11 @@ import scipy.sparse as sp
 from sklearn.utils import gen_batches
 
 
+def as_dense(a):
+    """A dense ndarray of ``a`` (sparse matrices are expanded)."""
+    return a.toarray() if sp.issparse(a) else np.asarray(a)
+
+
 def _as_2d_outputs(a):
     a = np.asarray(a, dtype=np.float64)
     return a.reshape(-1, 1) if a.ndim == 1 else a
@@ -143,7 +148,7 @@ class LinearObjective:
         G = self.sample_gradients(theta, X, Y)
         if not self.penalty_per_weight:
             return G
-        G = G.toarray() if sp.issparse(G) else G
+        G = as_dense(G)
         return G + self._penalty_share(theta)
 
     def _penalty_share(self, theta):
@@ -383,7 +388,7 @@ class ActiveSetObjective(MatrixObjectiveMixin):
         return None if X is None else X[:, self.columns]
 
     def _embed_rows(self, G):
-        G = G.toarray() if sp.issparse(G) else np.asarray(G)
+        G = as_dense(G)
         out = np.zeros(G.shape[:-1] + (self.n_params,))
         out[..., self.keep] = G
         return out

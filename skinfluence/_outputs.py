@@ -12,22 +12,17 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.base import is_classifier
 from sklearn.utils.validation import validate_data
 
 from ._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
-from ._objective import LinearObjective
+from ._objective import LinearObjective, as_dense
 
 RESPONSE_METHODS = ("auto", "predict", "predict_proba", "decision_function")
 
 #: default memory limit of :func:`influence_perturbation`'s result, in bytes
 MAX_BYTES = 1e9
-
-
-def _dense(a):
-    return a.toarray() if sp.issparse(a) else np.asarray(a)
 
 
 def _validate_X(estimator, X):
@@ -117,7 +112,7 @@ def output_jacobian(objective, X, D):
     An output with ``∂/∂raw = D[j, k]`` has gradient ``D[j, k] ⊗ [x_j, 1]``.
     """
     return np.stack(
-        [_dense(objective._expand(X, D[:, k, :])) for k in range(D.shape[1])],
+        [as_dense(objective._expand(X, D[:, k, :])) for k in range(D.shape[1])],
         axis=1,
     )
 
@@ -373,7 +368,7 @@ def influence_perturbation(estimator, X_test, y_test=None, max_bytes=MAX_BYTES):
             "max_bytes if the memory is there."
         )
     Y = _encode_test_targets(core["adapter"], X, y_test)
-    G_test = _dense(objective.sample_gradients(theta, X, Y))
+    G_test = as_dense(objective.sample_gradients(theta, X, Y))
     A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test_j), (p, n_test)
     W, _ = objective.unpack(theta)
     X_train = objective.X

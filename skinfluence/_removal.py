@@ -24,7 +24,7 @@ from sklearn import get_config
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing, gen_batches
 
-from ._objective import LinearObjective
+from ._objective import LinearObjective, as_dense
 from ._solvers import DenseHessianSolver
 
 
@@ -37,7 +37,7 @@ def _design_rows(objective, rows):
         unit = np.zeros((len(rows), K))
         unit[:, k] = 1.0
         G = objective._expand(X, unit)
-        J[:, k, :] = G.toarray() if hasattr(G, "toarray") else G
+        J[:, k, :] = as_dense(G)
     return J
 
 
