@@ -18,38 +18,18 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import pearsonr
-from sklearn.datasets import load_digits
 
 from skinfluence import InfluenceLinearSVC, NonStationaryWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from hinge_oracle import exact_hinge_svm  # noqa: E402
+from hinge_oracle import (  # noqa: E402
+    digits_one_vs_seven,
+    exact_hinge_svm,
+    leave_one_out_weights,
+    zero_temperature_removals,
+)
 
 TEMPERATURES = (1e-4, 1e-3, 1e-2, 1e-1)
-
-
-def digits_one_vs_seven(n_train, seed):
-    X, y = load_digits(return_X_y=True)
-    keep = (y == 1) | (y == 7)
-    X, y = X[keep] / 16.0, np.where(y[keep] == 1, 1, -1)
-    order = np.random.default_rng(seed).permutation(len(y))
-    return (
-        X[order[:n_train]],
-        y[order[:n_train]],
-        X[order[n_train:]],
-        y[order[n_train:]],
-    )
-
-
-def leave_one_out_weights(X, y, C):
-    return np.array(
-        [
-            exact_hinge_svm(
-                np.delete(X, i, 0), np.delete(y, i), C, fit_intercept=False
-            )[0][0]
-            for i in range(len(y))
-        ]
-    )
 
 
 def study(lam, seed, n_train=250, n_test_points=5):
@@ -61,21 +41,25 @@ def study(lam, seed, n_train=250, n_test_points=5):
     models = {}
     for t in TEMPERATURES:
         model = InfluenceLinearSVC(
-            loss="hinge", C=C, fit_intercept=False, tol=1e-8, smooth_hinge_temperature=t
+            loss="hinge",
+            C=C,
+            fit_intercept=False,
+            tol=1e-8,
+            random_state=0,
+            smooth_hinge_temperature=t,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NonStationaryWarning)
             model.fit(X, y)
             models[t] = {m: model.loo_params_change(m) for m in ("influence", "newton")}
-    margins = y * (X @ w)
-    g_train = -(y[:, None] * X) * (margins < 1 - 1e-9)[:, None]
+    removals_t0 = zero_temperature_removals(X, y, w, C)
     test_margins = y_test * (X_test @ w)
     rows = []
     for j in np.argsort(test_margins)[:n_test_points]:
         x, label = X_test[j], y_test[j]
         # test margin < 1 before and after: hinge change = -label Δw·x
         actual = -label * loo @ x
-        predicted = {0: C * g_train @ (-label * x)}
+        predicted = {0: -label * removals_t0 @ x}
         for t in TEMPERATURES:
             for method, change in models[t].items():
                 predicted[t, method] = -label * change @ x

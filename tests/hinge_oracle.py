@@ -13,11 +13,16 @@ of rows are known it follows from one linear system (the KKT conditions):
 with ``v = Σ α_i y_i x̃_i`` and ``m_i = y_i x̃_iᵀ v``. :func:`exact_hinge_svm` starts
 from liblinear's sets, solves, moves rows that break a condition and repeats
 until all hold to round-off.
+
+Also here, shared by ``test_smooth_hinge.py`` and ``benchmarks/smooth_hinge.py``:
+Koh & Liang's section 4.3 setting on the digits, its exact leave-one-out
+weights, and the paper's ``t = 0`` baseline.
 """
 
 import warnings
 
 import numpy as np
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
@@ -98,3 +103,37 @@ def exact_hinge_svm(
     if fit_intercept:
         return V[:, :-1], intercept_scaling * V[:, -1], sets
     return V, np.zeros(len(V)), sets
+
+
+def digits_one_vs_seven(n_train=250, seed=0):
+    """Digits 1 (+1) vs 7 (-1), pixels in [0, 1]: ``X, y, X_test, y_test``."""
+    X, y = load_digits(return_X_y=True)
+    keep = (y == 1) | (y == 7)
+    X, y = X[keep] / 16.0, np.where(y[keep] == 1, 1, -1)
+    order = np.random.default_rng(seed).permutation(len(y))
+    train, test = order[:n_train], order[n_train:]
+    return X[train], y[train], X[test], y[test]
+
+
+def leave_one_out_weights(X, y, C):
+    """Exact ``coef`` of the binary, intercept-free hinge SVM without each row."""
+    return np.array(
+        [
+            exact_hinge_svm(
+                np.delete(X, i, 0), np.delete(y, i), C, fit_intercept=False
+            )[0][0]
+            for i in range(len(y))
+        ]
+    )
+
+
+def zero_temperature_removals(X, y, w, C):
+    """The paper's ``t = 0`` prediction of each row's removal, ``Δw_i = C g_i``.
+
+    The hinge with its second derivative set to zero: for ``F/C = ‖w‖²/(2C) + Σ
+    hinge`` the Hessian is ``I/C``, and the gradient ``g_i = -y_i x_i`` inside the
+    margin, zero elsewhere ("derivatives at the hinge set to 0": rows on the
+    margin, to round-off, get none). Returns shape ``(n, d)``.
+    """
+    margins = y * (X @ w)
+    return C * -(y[:, None] * X) * (margins < 1 - 1e-9)[:, None]

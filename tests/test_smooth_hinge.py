@@ -10,12 +10,16 @@ import warnings
 import numpy as np
 import pytest
 from conftest import report_accuracy
-from hinge_oracle import exact_hinge_svm
+from hinge_oracle import (
+    digits_one_vs_seven,
+    exact_hinge_svm,
+    leave_one_out_weights,
+    zero_temperature_removals,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy.optimize import lsq_linear
 from scipy.stats import pearsonr
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
@@ -167,22 +171,14 @@ def test_small_temperature_influence_is_the_exact_hinge_weight_derivative(case):
 # -- Koh & Liang, section 4.3, on a bundled dataset ----------------------------------
 
 
-def _digits_one_vs_seven(n_train=250, seed=0):
-    X, y = load_digits(return_X_y=True)
-    keep = (y == 1) | (y == 7)
-    X, y = X[keep] / 16.0, np.where(y[keep] == 1, 1, -1)
-    order = np.random.default_rng(seed).permutation(len(y))
-    train, test = order[:n_train], order[n_train:]
-    return X[train], y[train], X[test], y[test]
-
-
 def test_temperature_one_in_a_thousand_tracks_leave_one_out_far_better_than_zero():
     """The paper's experiment (MNIST 1 vs 7, no intercept, weight decay 0.01,
     hardest test point, 100 rows of largest |influence| at t = 0, Pearson R:
     0.63 at t = 0, 0.95 at t = 0.001, 0.91 at t = 0.1) on scikit-learn's digits.
     ``t = 0`` is their baseline: the hinge with its second derivative set to zero,
-    so H is the penalty alone; it is written out here, not taken from skinfluence."""
-    X, y, X_test, y_test = _digits_one_vs_seven()
+    so H is the penalty alone; it is written out in ``hinge_oracle``, not taken
+    from skinfluence."""
+    X, y, X_test, y_test = digits_one_vs_seven()
     n, lam = len(y), 0.01
     C = 1 / (n * lam)
     coef, _, _ = exact_hinge_svm(X, y, C, fit_intercept=False)
@@ -195,19 +191,9 @@ def test_temperature_one_in_a_thousand_tracks_leave_one_out_far_better_than_zero
     def hinge(m):
         return np.maximum(0.0, 1.0 - m)
 
-    actual = np.empty(n)
-    for i in range(n):
-        c, _, _ = exact_hinge_svm(
-            np.delete(X, i, 0), np.delete(y, i), C, fit_intercept=False
-        )
-        actual[i] = hinge(label * x_test @ c[0]) - hinge(test_margins[j])
-
-    # t = 0: H = I/C for F/C = ‖w‖²/(2C) + Σ hinge; dropping row i moves w by C g_i;
-    # "derivatives at the hinge set to 0": rows on the margin (to round-off) get none
-    margins = y * (X @ w)
-    g_train = -(y[:, None] * X) * (margins < 1 - 1e-9)[:, None]
-    g_test = -label * x_test
-    baseline = C * g_train @ g_test
+    refits = leave_one_out_weights(X, y, C)
+    actual = hinge(label * refits @ x_test) - hinge(test_margins[j])
+    baseline = -label * zero_temperature_removals(X, y, w, C) @ x_test
 
     predicted, newton = {}, {}
     for t in (1e-3, 0.1):
