@@ -99,7 +99,7 @@ def row(metric, times, baseline=None, target=None, **extra):
 
 
 def clear(model):
-    model._influence_cache.clear()
+    model._influence_state.clear()
 
 
 # -- data -------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def _dense_influence_rows(model, X, Xt, yt, repeats, label):
     fresh_params = timed(lambda: model.influence_params_, repeats, lambda: clear(model))
 
     def drop_params():
-        model._core().pop("influence_params", None)
+        model.influence_state().clear_results()
 
     cached_params = timed(lambda: model.influence_params_, repeats, drop_params)
     shape = f"(n,p)@(p,m), n={n} p={p} m={m}"
@@ -353,11 +353,11 @@ def case_sparse(size, repeats):
         start = time.perf_counter()
         model.influence_loss(Xt, yt)
         times.append(time.perf_counter() - start)
-    solver = model._core()["solver"]
+    solver = model.influence_state().solver
     calls.append((solver.method, getattr(solver, "n_iter_", None), solver.residual_))
     clear(model)
     _, mem = peak_memory(lambda: model.influence_loss(Xt, yt))
-    solver = model._core()["solver"]
+    solver = model.influence_state().solver
     label = f"sparse logistic n={n} d={d} density={density:g} (p={d + 1}) m={m}"
     return [
         row(

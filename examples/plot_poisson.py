@@ -39,8 +39,8 @@ def prediction_change(params_change):
 
 
 ours = prediction_change(-model.influence_params_ / n)
-core = model._core()  # the uncorrected formula, for comparison only
-objective, theta, solver = core["objective"], core["theta"], core["solver"]
+core = model.influence_state()  # the uncorrected formula, for comparison only
+objective, theta, solver = core.objective, core.theta, core.solver
 paper_params = -solver.solve(objective.sample_gradients(theta).T).T
 paper = prediction_change(-paper_params / n)
 

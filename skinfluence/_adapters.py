@@ -1,16 +1,26 @@
-"""Fitted scikit-learn estimator → exact training objective.
+"""Fitted scikit-learn estimator → exact training objective, declaratively.
 
-Each adapter is the only place where one estimator family's details live: how
-its parameters map to ``θ = [coef_.ravel(), intercept_]``, which per-sample loss
-and effective weights it trains with, and which quadratic penalty, all scaled so
-that the data term carries weight ``s_i`` (design notes, section 2).
+An adapter states one estimator family's facts (``../shared/design.md`` and
+:doc:`/developers` give the objectives): its per-sample loss, how targets are
+encoded, its effective weights, its penalty (a declared
+:class:`~skinfluence._penalties.Penalty`: L2 per parameter, L1 strengths, and
+how it scales with the rows), the responses its outputs apply to the raw
+prediction, and what it refuses. Generic code (:meth:`Adapter.objective`)
+builds the objective from these. One table, :data:`REGISTRY`, maps each
+scikit-learn class to its adapter and ready ``Influence*`` class; the most
+specific class of an estimator's MRO wins.
 """
 
+import importlib
+from dataclasses import dataclass
+
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.linear_model import (
     ElasticNet,
     GammaRegressor,
     HuberRegressor,
+    Lasso,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -31,26 +41,37 @@ from ._losses import (
     BinaryLogLoss,
     HalfSquaredError,
     Huber,
+    Identity,
     MarginLogLoss,
     ModifiedHuber,
+    ModifiedHuberProbability,
     MultinomialLogLoss,
+    OneVsRestLogisticProbability,
     SmoothHinge,
     SquaredError,
     SquaredHinge,
     TweedieHalfDeviance,
 )
 from ._objective import ActiveSetObjective, LinearObjective, as_dense
+from ._penalties import Penalty
+
+RESPONSE_METHODS = ("auto", "predict", "predict_proba", "decision_function")
 
 
-class _Adapter:
-    """Common parameter plumbing; subclasses define the objective."""
+class Adapter:
+    """Common plumbing. A family overrides what differs:
 
-    penalty_per_weight = False
+    ``loss()``, ``encode_targets(y)``, ``effective_weights(y, sw)``,
+    ``penalty(s, n_rows)`` (sum form at the fitted weights), ``responses()``,
+    ``check_supported()``; rarely ``theta``/``set_theta`` (extra parameters) or
+    ``objective`` (an objective of another kind, e.g. Huber's scale).
+    """
 
     def __init__(self, estimator):
         self.estimator = estimator
         self.name = type(estimator).__name__
 
+    # -- parameters ------------------------------------------------------------
     def theta(self):
         est = self.estimator
         parts = [np.asarray(est.coef_, dtype=np.float64).ravel()]
@@ -73,151 +94,95 @@ class _Adapter:
                     np.asarray(intercept).dtype
                 )
 
-    def _weights(self, y, sample_weight):
-        n = len(y)
-        if sample_weight is None:
-            return np.ones(n)
-        return np.asarray(sample_weight, dtype=np.float64).reshape(n)
+    # -- declared defaults ----------------------------------------------------------
+    def check_supported(self):
+        """Raise ``NotImplementedError`` naming the estimator and option."""
+
+    def check_objective(self, objective):
+        """Refuse data on which the objective has no finite minimizer (before
+        the Hessian is factored)."""
 
     def check_solution(self, objective, solver):
-        """Refuse fits whose Hessian shows they are not a finite minimum."""
+        """Refuse fits whose Hessian shows they are not a finite minimum: a loss
+        that is not declared convex needs a positive definite total Hessian."""
+        if not objective.loss.convex:
+            _require_positive_definite(objective, self.theta(), self._describe())
 
-    def objective(self, X, y, sample_weight):
-        return LinearObjective(
-            self.loss(),
-            X,
-            self.encode_targets(y),
-            self.effective_weights(y, sample_weight),
-            self.penalty(),
-            self.estimator.fit_intercept,
-            penalty_per_weight=self.penalty_per_weight,
-        )
-
-
-class LogisticRegressionAdapter(_Adapter):
-    """``C Σ s_i ℓ_i + ½‖W‖²``, divided by ``C``: ``L = ℓ``, ``λ = 1/C`` on ``W``.
-
-    liblinear also penalizes its raw intercept ``b = intercept_ / intercept_scaling``
-    with ``½ b²``, i.e. ``λ = 1 / (C · intercept_scaling²)`` on ``intercept_``.
-    """
-
-    estimator_type = LogisticRegression
-
-    def check_supported(self):
-        est = self.estimator
-        penalty = _logistic_penalty(est)
-        if penalty not in ("l1", "elasticnet"):
-            return
-        if len(est.classes_) > 2:
-            raise NotImplementedError(
-                f"{self.name} with an L1 or elastic-net penalty "
-                f"(penalty={est.penalty!r}, l1_ratio={est.l1_ratio!r}) is supported "
-                "for binary problems only (influence on the active set); the "
-                "multinomial active set is not implemented."
-            )
-        if est.solver == "liblinear":
-            raise NotImplementedError(
-                f"{self.name}(solver='liblinear') with an L1 penalty also puts an "
-                "L1 penalty on the intercept; use solver='saga'."
-            )
-
-    def _C(self):
-        return np.inf if _logistic_penalty(self.estimator) is None else self.estimator.C
-
-    def _has_l1(self):
-        return _logistic_penalty(self.estimator) in ("l1", "elasticnet")
-
-    def loss(self):
-        K = len(self.estimator.classes_)
-        return BinaryLogLoss() if K == 2 else MultinomialLogLoss(K)
-
-    def encode_targets(self, y):
-        classes = self.estimator.classes_
-        y = np.asarray(y).ravel()
-        unseen = ~np.isin(y, classes)
-        if unseen.any():
-            raise ValueError(
-                f"y contains labels not seen in training: {np.unique(y[unseen])!r}; "
-                f"{self.name} knows {classes!r}."
-            )
-        if len(classes) == 2:
-            return (y == classes[1]).astype(np.float64)[:, None]
-        return (y[:, None] == classes[None, :]).astype(np.float64)
-
-    def default_targets(self, X):
-        return self.estimator.predict(X)
+    def _describe(self):
+        return self.name
 
     def effective_weights(self, y, sample_weight):
-        return _class_weighted(self.estimator, y, self._weights(y, sample_weight))
+        return _weights(y, sample_weight)
 
-    def penalty(self):
-        est = self.estimator
-        C = self._C()
-        K = est.coef_.shape[0]
-        lam_coef = 0.0 if np.isinf(C) else 1.0 / C
-        lam = [np.full(est.coef_.size, lam_coef)]
-        if est.fit_intercept:
-            lam_b = 0.0
-            if est.solver == "liblinear":
-                lam_b = 1.0 / (C * est.intercept_scaling**2)
-            lam.append(np.full(K, lam_b))
-        return np.concatenate(lam)
+    def default_targets(self, X):
+        if is_classifier(self.estimator):
+            return self.estimator.predict(X)
+        raise ValueError(
+            f"{self.name} is a regressor: influence on the test loss needs y_test."
+        )
 
-    def objective(self, X, y, sample_weight):
-        if self._has_l1():
-            return _active_set_logistic(self, X, y, sample_weight)
-        obj = super().objective(X, y, sample_weight)
-        if np.isinf(self._C()):
-            _refuse_separable(self.name, obj, self.theta())
-        return obj
+    def encode_targets(self, y):
+        """One target column (regressors)."""
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
+            raise ValueError(f"y has shape {y.shape}; {self.name} has one target.")
+        return y.reshape(-1, 1)
 
-    def check_solution(self, objective, solver):
-        if not np.isinf(self._C()) or solver.method != "eigh":
-            return
-        # without a penalty the log-loss Hessian has rank (K - 1) · rank([X, 1])
-        # (K - 1 = 1 for binary) at any finite minimizer; less means some
-        # probabilities have saturated along a direction: quasi-separation
-        rows = objective.sample_weight > 0
-        X = objective.X[rows]
-        X = as_dense(X)
-        if objective.fit_intercept:
-            X = np.column_stack([X, np.ones(X.shape[0])])
-        outputs = 1 if objective.n_outputs == 1 else objective.n_outputs - 1
-        if solver.rank < outputs * np.linalg.matrix_rank(X):
+    def responses(self):
+        """``{response method: map from raw prediction to that output}``."""
+        return {"predict": self.loss().inverse_link}
+
+    def response(self, response_method):
+        """The declared response for ``response_method`` (``"auto"`` resolved)."""
+        if response_method not in RESPONSE_METHODS:
             raise ValueError(
-                f"{self.name} without penalty (C=np.inf) quasi-separates the "
-                "training data (some classes are split off by a hyperplane, and "
-                "their probabilities have saturated): the objective has no finite "
-                "minimizer, so influence functions are undefined. Use a finite C."
+                f"response_method must be one of {RESPONSE_METHODS}, "
+                f"got {response_method!r}."
             )
+        available = self.responses()
+        if response_method == "auto":
+            for method in ("predict", "predict_proba", "decision_function"):
+                if method in available:
+                    return method, available[method]
+        if response_method == "predict" and is_classifier(self.estimator):
+            raise ValueError(
+                f"{self.name}.predict returns class labels, which do not change "
+                "smoothly with the parameters; use response_method='predict_proba' "
+                "or 'decision_function'."
+            )
+        if response_method not in available:
+            raise ValueError(
+                f"{self.name} has no {response_method} for this configuration; it "
+                f"has {sorted(available)}."
+            )
+        return response_method, available[response_method]
+
+    # -- the objective, built generically -----------------------------------------
+    def objective(self, X, y, sample_weight):
+        """``Σ s_i L(y_i, raw_i) + Ω(θ)``; with L1 strengths, on the active set."""
+        loss = self.loss()
+        Y = self.encode_targets(y)
+        s = self.effective_weights(y, sample_weight)
+        penalty = self.penalty(s, X.shape[0])
+        fit_intercept = self.estimator.fit_intercept
+        if not penalty.l1.any():
+            return LinearObjective(loss, X, Y, s, penalty, fit_intercept)
+        # |θ_j| = sign(θ̂_j) θ_j on the nonzero coordinates; zeros stay frozen
+        theta = self.theta()
+        keep = np.flatnonzero((theta != 0) | (penalty.l1 == 0))
+        d = X.shape[1]
+        columns = keep[keep < d]
+        inner = LinearObjective(
+            loss, X[:, columns], Y, s, penalty.take(keep), fit_intercept
+        )
+        return ActiveSetObjective(inner, keep, theta.size, columns)
 
 
-def _active_set_logistic(adapter, X, y, sample_weight):
-    """Binary L1 / elastic-net: ``Σ s_i ℓ_i + (1/C)(ρ‖w‖₁ + (1-ρ)/2 ‖w‖²)`` on the
-    nonzero coefficients, where ``‖w‖₁ = sign(ŵ)ᵀw``; the support is assumed not
-    to change. The penalty does not depend on the weights."""
-    est = adapter.estimator
-    rho = 1.0 if _logistic_penalty(est) == "l1" else float(est.l1_ratio)
-    coef = np.asarray(est.coef_, dtype=np.float64).ravel()
-    active = np.flatnonzero(coef)
-    lam = [np.full(active.size, (1.0 - rho) / est.C)]
-    lin = [rho / est.C * np.sign(coef[active])]
-    keep = [active]
-    if est.fit_intercept:
-        lam.append([0.0])
-        lin.append([0.0])
-        keep.append([coef.size])
-    inner = LinearObjective(
-        adapter.loss(),
-        X[:, active],
-        adapter.encode_targets(y),
-        adapter.effective_weights(y, sample_weight),
-        np.concatenate(lam),
-        est.fit_intercept,
-        linear_penalty=np.concatenate(lin),
-    )
-    n_params = coef.size + est.fit_intercept
-    return ActiveSetObjective(inner, np.concatenate(keep), n_params, active)
+def _weights(y, sample_weight):
+    n = len(y)
+    if sample_weight is None:
+        return np.ones(n)
+    return np.asarray(sample_weight, dtype=np.float64).reshape(n)
 
 
 def _class_weighted(est, y, sw):
@@ -232,17 +197,182 @@ def _class_weighted(est, y, sw):
     return sw * cw[np.searchsorted(est.classes_, y)]
 
 
-def _logistic_penalty(est):
-    """The penalty scikit-learn >= 1.8 derives from ``l1_ratio`` and ``C``."""
-    penalty = getattr(est, "penalty", "deprecated")
-    if penalty != "deprecated":
-        return penalty
-    l1_ratio = est.l1_ratio
-    if est.C == np.inf:
-        return None
-    if l1_ratio is None or l1_ratio == 0:
-        return "l2"
-    return "l1" if l1_ratio == 1 else "elasticnet"
+def _check_labels(name, classes, y):
+    y = np.asarray(y).ravel()
+    unseen = ~np.isin(y, classes)
+    if unseen.any():
+        raise ValueError(
+            f"y contains labels not seen in training: {np.unique(y[unseen])!r}; "
+            f"{name} knows {classes!r}."
+        )
+    return y
+
+
+def _plus_minus_one(name, classes, y):
+    """Targets in ``{-1, +1}``: one column for binary (``+1`` = ``classes[1]``)."""
+    y = _check_labels(name, classes, y)
+    if len(classes) == 2:
+        return np.where(y == classes[1], 1.0, -1.0)[:, None]
+    return np.where(y[:, None] == classes[None, :], 1.0, -1.0)
+
+
+def _l2_on_coef(coef_size, per_coef, n_intercepts, per_intercept=0.0):
+    """An L2 diagonal: ``per_coef`` on the coefficients, ``per_intercept`` after."""
+    lam = [np.broadcast_to(np.asarray(per_coef, float), (coef_size,))]
+    if n_intercepts:
+        lam.append(np.broadcast_to(np.asarray(per_intercept, float), (n_intercepts,)))
+    return np.concatenate(lam)
+
+
+def _n_intercepts(est):
+    return np.size(est.intercept_) if est.fit_intercept else 0
+
+
+def _require_positive_definite(objective, theta, what):
+    """A fit that is not at a strict local minimum has no influence function."""
+    H = objective.hessian(theta)
+    d = np.sqrt(np.abs(np.diag(H)))
+    d[d == 0] = 1.0
+    smallest = np.linalg.eigvalsh(H / d[:, None] / d[None, :])[0]
+    if not smallest > 1e-10:
+        raise ValueError(
+            f"{what} has per-sample Hessians that can be negative, and at the "
+            "fitted parameters the total Hessian is not positive definite "
+            f"(smallest equilibrated eigenvalue {smallest:.3g}): the fit is not "
+            "at a strict local minimum, so influence functions are undefined."
+        )
+
+
+# -- logistic regression ----------------------------------------------------------
+class LogisticRegressionAdapter(Adapter):
+    """``C Σ s_i ℓ_i + ½‖W‖²``, divided by ``C``: ``L = ℓ``, ``λ = 1/C`` on ``W``.
+
+    liblinear also penalizes its raw intercept ``b = intercept_ / intercept_scaling``
+    with ``½ b²``, i.e. ``λ = 1 / (C · intercept_scaling²)`` on ``intercept_``.
+    L1 / elastic-net (``l1_ratio = ρ > 0``): ``(1/C)(ρ‖w‖₁ + (1-ρ)/2 ‖w‖²)``, on the
+    active set.
+    """
+
+    def check_supported(self):
+        est = self.estimator
+        if self._l1_ratio() == 0:
+            return
+        if len(est.classes_) > 2:
+            raise NotImplementedError(
+                f"{self.name} with an L1 or elastic-net penalty "
+                f"(l1_ratio={self._l1_ratio()!r}) is supported for binary problems "
+                "only (influence on the active set); the multinomial active set is "
+                "not implemented."
+            )
+        if est.solver == "liblinear":
+            raise NotImplementedError(
+                f"{self.name}(solver='liblinear') with an L1 penalty also puts an "
+                "L1 penalty on the intercept; use solver='saga'."
+            )
+
+    def _C(self):
+        return self.estimator.C
+
+    def _l1_ratio(self):
+        """``ρ`` of the penalty scikit-learn >= 1.8 derives from ``l1_ratio``/``C``."""
+        est = self.estimator
+        penalty = getattr(est, "penalty", "deprecated")
+        if penalty not in ("deprecated", None):
+            return {"l2": 0.0, "l1": 1.0, "elasticnet": float(est.l1_ratio)}[penalty]
+        if np.isinf(self._C()) or penalty is None:
+            return 0.0
+        return float(est.l1_ratio or 0.0)
+
+    def _unpenalized(self):
+        return np.isinf(self._C()) or getattr(self.estimator, "penalty", "") is None
+
+    def loss(self):
+        K = len(self.estimator.classes_)
+        return BinaryLogLoss() if K == 2 else MultinomialLogLoss(K)
+
+    def encode_targets(self, y):
+        classes = self.estimator.classes_
+        y = _check_labels(self.name, classes, y)
+        if len(classes) == 2:
+            return (y == classes[1]).astype(np.float64)[:, None]
+        return (y[:, None] == classes[None, :]).astype(np.float64)
+
+    def effective_weights(self, y, sample_weight):
+        return _class_weighted(self.estimator, y, _weights(y, sample_weight))
+
+    def responses(self):
+        return {
+            "predict_proba": self.loss().inverse_link,
+            "decision_function": Identity(),
+        }
+
+    def penalty(self, s, n_rows):
+        est = self.estimator
+        if self._unpenalized():
+            return Penalty(np.zeros(self.theta().size))
+        C, rho = self._C(), self._l1_ratio()
+        b = 1.0 / (C * est.intercept_scaling**2) if est.solver == "liblinear" else 0.0
+        n_b = _n_intercepts(est)
+        return Penalty(
+            _l2_on_coef(est.coef_.size, (1.0 - rho) / C, n_b, b),
+            _l2_on_coef(est.coef_.size, rho / C, n_b, 0.0),
+        )
+
+    def check_objective(self, objective):
+        if self._unpenalized():
+            _refuse_separable(self.name, objective, self.theta())
+
+    def check_solution(self, objective, solver):
+        if not self._unpenalized() or solver.method != "eigh":
+            return
+        # without a penalty the log-loss Hessian has rank (K - 1) · rank([X, 1])
+        # (K - 1 = 1 for binary) at any finite minimizer; less means some
+        # probabilities have saturated along a direction: quasi-separation
+        X = as_dense(objective.X[objective.sample_weight > 0])
+        if objective.fit_intercept:
+            X = np.column_stack([X, np.ones(X.shape[0])])
+        outputs = 1 if objective.n_outputs == 1 else objective.n_outputs - 1
+        if solver.rank < outputs * np.linalg.matrix_rank(X):
+            raise ValueError(
+                f"{self.name} without penalty (C=np.inf) quasi-separates the "
+                "training data (some classes are split off by a hyperplane, and "
+                "their probabilities have saturated): the objective has no finite "
+                "minimizer, so influence functions are undefined. Use a finite C."
+            )
+
+
+class LogisticRegressionCVAdapter(LogisticRegressionAdapter):
+    """LogisticRegression at the selected ``C_``, held fixed."""
+
+    def check_supported(self):
+        est = self.estimator
+        if not est.refit:
+            raise NotImplementedError(
+                f"{self.name}(refit=False) averages the coefficients of the folds' "
+                "fits, which minimize no single objective; use refit=True."
+            )
+        if np.unique(np.ravel(est.C_)).size > 1:
+            raise NotImplementedError(f"{self.name} selected several values of C_.")
+        l1 = _first(getattr(est, "l1_ratio_", None))
+        if l1 is not None and l1 > 0:
+            raise NotImplementedError(
+                f"{self.name} selected l1_ratio_={l1!r}: an L1 or elastic-net "
+                "penalty has no second derivative at zero coefficients; use "
+                "l1_ratios=(0,)."
+            )
+
+    def _C(self):
+        return float(_first(self.estimator.C_))
+
+    def _l1_ratio(self):
+        return 0.0  # refused in check_supported
+
+    def _unpenalized(self):
+        return np.isinf(self._C())
+
+
+def _first(a):
+    return None if a is None else np.ravel(np.asarray(a, dtype=object))[0]
 
 
 def _refuse_separable(name, objective, theta):
@@ -264,13 +394,12 @@ def _refuse_separable(name, objective, theta):
         )
 
 
-class SquaredErrorAdapter(_Adapter):
+# -- least squares ------------------------------------------------------------------
+class SquaredErrorAdapter(Adapter):
     """``Σ s_i ‖y_i − W x_i − b‖² + α ‖W‖²``: ``λ = 2α`` (per target) on ``W``.
 
     :class:`~sklearn.linear_model.LinearRegression` is the case ``α = 0``.
     """
-
-    estimator_type = (Ridge, LinearRegression)
 
     def check_supported(self):
         if getattr(self.estimator, "positive", False):
@@ -300,22 +429,21 @@ class SquaredErrorAdapter(_Adapter):
             )
         return y
 
-    def default_targets(self, X):
-        raise ValueError(
-            f"{self.name} is a regressor: influence on the test loss needs y_test."
-        )
-
-    def effective_weights(self, y, sample_weight):
-        return self._weights(y, sample_weight)
-
-    def penalty(self):
+    def penalty(self, s, n_rows):
         est = self.estimator
         K, d = self._n_targets(), est.n_features_in_
         alpha = np.broadcast_to(np.asarray(self._alpha(), float), (K,))
-        lam = [np.repeat(2.0 * alpha, d)]
-        if est.fit_intercept:
-            lam.append(np.zeros(K))
-        return np.concatenate(lam)
+        return Penalty(
+            np.concatenate([np.repeat(2.0 * alpha, d), np.zeros(_n_intercepts(est))])
+        )
+
+
+class RidgeCVAdapter(SquaredErrorAdapter):
+    """Ridge at the selected ``alpha_`` (one per target with ``alpha_per_target``),
+    held fixed."""
+
+    def _alpha(self):
+        return self.estimator.alpha_
 
 
 class RidgeClassifierAdapter(SquaredErrorAdapter):
@@ -325,8 +453,6 @@ class RidgeClassifierAdapter(SquaredErrorAdapter):
     *unweighted* class counts, as in scikit-learn. The test loss is the squared
     error on the ±1 targets.
     """
-
-    estimator_type = (RidgeClassifier, RidgeClassifierCV)
 
     def check_supported(self):
         binarizer = getattr(self.estimator, "_label_binarizer", None)
@@ -342,169 +468,71 @@ class RidgeClassifierAdapter(SquaredErrorAdapter):
     def encode_targets(self, y):
         return _plus_minus_one(self.name, self.estimator.classes_, y)
 
-    def default_targets(self, X):
-        return self.estimator.predict(X)
+    def responses(self):
+        return {"decision_function": Identity()}
 
     def effective_weights(self, y, sample_weight):
-        sw = self._weights(y, sample_weight)
+        sw = _weights(y, sample_weight)
         if not self.estimator.class_weight:
             return sw
         return sw * compute_sample_weight(self.estimator.class_weight, np.asarray(y))
 
 
-class RidgeCVAdapter(SquaredErrorAdapter):
-    """Ridge at the selected ``alpha_`` (one per target with ``alpha_per_target``).
-
-    The selection is held fixed: influences are those of ``Ridge(alpha=alpha_)``.
-    """
-
-    estimator_type = RidgeCV
-
-    def _alpha(self):
-        return self.estimator.alpha_
-
-
-class LogisticRegressionCVAdapter(LogisticRegressionAdapter):
-    """LogisticRegression at the selected ``C_`` (and ``l1_ratio_``), held fixed."""
-
-    estimator_type = LogisticRegressionCV
-
-    def check_supported(self):
-        est = self.estimator
-        if not est.refit:
-            raise NotImplementedError(
-                f"{self.name}(refit=False) averages the coefficients of the folds' "
-                "fits, which minimize no single objective; use refit=True."
-            )
-        if np.unique(np.ravel(est.C_)).size > 1:
-            raise NotImplementedError(f"{self.name} selected several values of C_.")
-        l1 = _first(getattr(est, "l1_ratio_", None))
-        if l1 is not None and l1 > 0:
-            raise NotImplementedError(
-                f"{self.name} selected l1_ratio_={l1!r}: an L1 or elastic-net "
-                "penalty has no second derivative at zero coefficients; use "
-                "l1_ratios=(0,)."
-            )
-
-    def _C(self):
-        return float(_first(self.estimator.C_))
-
-    def _has_l1(self):
-        return False  # refused in check_supported
-
-
-def _first(a):
-    return None if a is None else np.ravel(np.asarray(a, dtype=object))[0]
-
-
-def _plus_minus_one(name, classes, y):
-    """Targets in ``{-1, +1}``: one column for binary (``+1`` = ``classes[1]``)."""
-    y = np.asarray(y).ravel()
-    unseen = ~np.isin(y, classes)
-    if unseen.any():
-        raise ValueError(
-            f"y contains labels not seen in training: {np.unique(y[unseen])!r}; "
-            f"{name} knows {classes!r}."
-        )
-    if len(classes) == 2:
-        return np.where(y == classes[1], 1.0, -1.0)[:, None]
-    return np.where(y[:, None] == classes[None, :], 1.0, -1.0)
-
-
-class GLMAdapter(_Adapter):
+# -- generalized linear models ------------------------------------------------------
+class GLMAdapter(Adapter):
     """Poisson, Gamma and Tweedie regression: ``Σ s_i h_i + (S α / 2)‖w‖²``.
 
     scikit-learn minimizes the weighted *mean* half deviance plus ``α/2 ‖w‖²``;
-    times ``S = Σ s_i`` this is the sum form with ``λ = S α`` on the coefficients,
-    a penalty proportional to ``S`` (``penalty_per_weight``). The test loss is the
-    unweighted half deviance.
+    times ``S = Σ s_i`` this is the sum form with ``λ = S α`` on the
+    coefficients, a penalty proportional to ``S``. The test loss is the
+    unweighted half deviance; ``predict`` is the inverse link.
     """
 
-    estimator_type = (PoissonRegressor, GammaRegressor, TweedieRegressor)
-    penalty_per_weight = True
-
-    def check_supported(self):
-        pass
+    power, link = 1.0, "log"
 
     def _power_link(self):
+        return self.power, self.link
+
+    def _describe(self):
+        p, link = self._power_link()
+        return f"{self.name} with power={p:g} and link={link!r}"
+
+    def loss(self):
+        return TweedieHalfDeviance(*self._power_link())
+
+    def penalty(self, s, n_rows):
         est = self.estimator
-        if isinstance(est, PoissonRegressor):
-            return 1.0, "log"
-        if isinstance(est, GammaRegressor):
-            return 2.0, "log"
+        l2 = _l2_on_coef(est.coef_.size, s.sum() * est.alpha, _n_intercepts(est))
+        return Penalty(l2, scaling="weight_sum")
+
+    def check_objective(self, objective):
+        loss = objective.loss
+        if loss.link == "identity" and loss.power != 0:
+            if np.any(objective.raw_prediction(self.theta()) <= 0):
+                raise ValueError(
+                    f"{self.name} with the identity link predicts a mean <= 0 on "
+                    "some training rows, where the deviance is undefined."
+                )
+
+
+class PoissonAdapter(GLMAdapter):
+    power, link = 1.0, "log"
+
+
+class GammaAdapter(GLMAdapter):
+    power, link = 2.0, "log"
+
+
+class TweedieAdapter(GLMAdapter):
+    def _power_link(self):
+        est = self.estimator
         link = est.link
         if link == "auto":
             link = "identity" if est.power <= 0 else "log"
         return float(est.power), link
 
-    def loss(self):
-        return TweedieHalfDeviance(*self._power_link())
 
-    def encode_targets(self, y):
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
-            raise ValueError(f"y has shape {y.shape}; {self.name} has one target.")
-        return y.reshape(-1, 1)
-
-    def default_targets(self, X):
-        raise ValueError(
-            f"{self.name} is a regressor: influence on the test loss needs y_test."
-        )
-
-    def effective_weights(self, y, sample_weight):
-        return self._weights(y, sample_weight)
-
-    def objective(self, X, y, sample_weight):
-        est = self.estimator
-        s = self.effective_weights(y, sample_weight)
-        lam = [np.full(est.n_features_in_, s.sum() * est.alpha)]
-        if est.fit_intercept:
-            lam.append([0.0])
-        loss = self.loss()
-        obj = LinearObjective(
-            loss,
-            X,
-            self.encode_targets(y),
-            s,
-            np.concatenate(lam),
-            est.fit_intercept,
-            penalty_per_weight=True,
-        )
-        theta = self.theta()
-        if loss.link == "identity" and loss.power != 0:
-            if np.any(obj.raw_prediction(theta) <= 0):
-                raise ValueError(
-                    f"{self.name} with the identity link predicts a mean <= 0 on "
-                    "some training rows, where the deviance is undefined."
-                )
-        if not loss.convex:
-            _require_positive_definite(
-                obj,
-                theta,
-                f"{self.name} with power={loss.power:g} and link={loss.link!r}",
-            )
-        return obj
-
-
-def _require_positive_definite(objective, theta, what):
-    """Refuse when the total Hessian is not positive definite at ``θ̂``.
-
-    For losses whose per-sample second derivative can be negative, a fit that
-    is not at a strict local minimum has no influence function.
-    """
-    H = objective.hessian(theta)
-    d = np.sqrt(np.abs(np.diag(H)))
-    d[d == 0] = 1.0
-    smallest = np.linalg.eigvalsh(H / d[:, None] / d[None, :])[0]
-    if not smallest > 1e-10:
-        raise ValueError(
-            f"{what} has per-sample Hessians that can be negative, and at the "
-            "fitted parameters the total Hessian is not positive definite "
-            f"(smallest equilibrated eigenvalue {smallest:.3g}): the fit is not "
-            "at a strict local minimum, so influence functions are undefined."
-        )
-
-
+# -- margin classifiers and SGD ---------------------------------------------------------
 def _smooth_hinge_temperature(adapter):
     t = getattr(adapter.estimator, "smooth_hinge_temperature", None)
     if t is None:
@@ -518,7 +546,7 @@ def _smooth_hinge_temperature(adapter):
     return t
 
 
-class _OneVsRestAdapter(_Adapter):
+class _OneVsRestAdapter(Adapter):
     """Binary or one-vs-rest linear classifiers on ±1 targets, one output per class."""
 
     def _n_outputs(self):
@@ -527,8 +555,8 @@ class _OneVsRestAdapter(_Adapter):
     def encode_targets(self, y):
         return _plus_minus_one(self.name, self.estimator.classes_, y)
 
-    def default_targets(self, X):
-        return self.estimator.predict(X)
+    def responses(self):
+        return {"decision_function": Identity()}
 
     def _check_class_weight(self):
         if self.estimator.class_weight is not None and self._n_outputs() > 1:
@@ -548,8 +576,6 @@ class LinearSVCAdapter(_OneVsRestAdapter):
     intercept_scaling``: ``λ = 1/(C intercept_scaling²)`` on ``intercept_``.
     One-vs-rest classes are independent problems: the Hessian is block diagonal.
     """
-
-    estimator_type = LinearSVC
 
     def check_supported(self):
         est = self.estimator
@@ -574,24 +600,24 @@ class LinearSVCAdapter(_OneVsRestAdapter):
         return SquaredHinge(K)
 
     def effective_weights(self, y, sample_weight):
-        return _class_weighted(self.estimator, y, self._weights(y, sample_weight))
+        return _class_weighted(self.estimator, y, _weights(y, sample_weight))
 
-    def penalty(self):
+    def penalty(self, s, n_rows):
         est = self.estimator
-        K = self._n_outputs()
-        lam = [np.full(est.coef_.size, 1.0 / est.C)]
-        if est.fit_intercept:
-            lam.append(np.full(K, 1.0 / (est.C * est.intercept_scaling**2)))
-        return np.concatenate(lam)
+        b = 1.0 / (est.C * est.intercept_scaling**2)
+        return Penalty(_l2_on_coef(est.coef_.size, 1.0 / est.C, _n_intercepts(est), b))
 
 
-class _SGDAdapter(_Adapter):
+class _SGDAdapter(Adapter):
     """SGD: ``Σ s_i L(y_i, f_i) + (n α / 2)‖w‖²``, ``n`` the number of rows.
 
     SGD minimizes the *count*-normalized mean ``(1/n) Σ s_i L_i + α/2 ‖w‖²`` with an
-    unpenalized intercept. ``influence_params_`` is the weight derivative at fixed
-    ``n``; removing a row also lowers ``n`` by one, which it does not include.
+    unpenalized intercept: the penalty scales with the row count. The weight
+    derivative is at fixed ``n``; Newton removal lowers ``n``.
     """
+
+    hinge = False
+    smooth_losses = ()
 
     def check_supported(self):
         est = self.estimator
@@ -614,26 +640,16 @@ class _SGDAdapter(_Adapter):
         if est.loss == "hinge":
             _smooth_hinge_temperature(self)
 
-    def objective(self, X, y, sample_weight):
+    def penalty(self, s, n_rows):
         est = self.estimator
         alpha = 0.0 if est.penalty is None else est.alpha
-        lam = [np.full(np.asarray(est.coef_).size, X.shape[0] * alpha)]
-        if est.fit_intercept:
-            lam.append(np.zeros(np.size(est.intercept_)))
-        return LinearObjective(
-            self.loss(),
-            X,
-            self.encode_targets(y),
-            self.effective_weights(y, sample_weight),
-            np.concatenate(lam),
-            est.fit_intercept,
-        )
+        l2 = _l2_on_coef(np.size(est.coef_), n_rows * alpha, _n_intercepts(est))
+        return Penalty(l2, scaling="row_count")
 
 
 class SGDClassifierAdapter(_SGDAdapter, _OneVsRestAdapter):
     """SGDClassifier, binary or one-vs-rest, on ±1 targets."""
 
-    estimator_type = SGDClassifier
     hinge = True
     smooth_losses = (
         "log_loss",
@@ -658,9 +674,17 @@ class SGDClassifierAdapter(_SGDAdapter, _OneVsRestAdapter):
             "hinge": lambda: SmoothHinge(_smooth_hinge_temperature(self), K),
         }[est.loss]()
 
+    def responses(self):
+        proba = {
+            "log_loss": OneVsRestLogisticProbability(),
+            "modified_huber": ModifiedHuberProbability(),
+        }.get(self.estimator.loss)
+        out = {"decision_function": Identity()}
+        return out if proba is None else {"predict_proba": proba, **out}
+
     def effective_weights(self, y, sample_weight):
         est = self.estimator
-        sw = self._weights(y, sample_weight)
+        sw = _weights(y, sample_weight)
         if est.class_weight is None:
             return sw
         # SGD computes "balanced" from unweighted class counts
@@ -671,28 +695,16 @@ class SGDClassifierAdapter(_SGDAdapter, _OneVsRestAdapter):
 class SGDRegressorAdapter(_SGDAdapter):
     """SGDRegressor with ``½ (y - f)²`` or Huber's loss."""
 
-    estimator_type = SGDRegressor
-    hinge = False
     smooth_losses = ("squared_error", "huber")
 
     def loss(self):
         est = self.estimator
         return HalfSquaredError() if est.loss == "squared_error" else Huber(est.epsilon)
 
-    encode_targets = GLMAdapter.encode_targets
-    default_targets = GLMAdapter.default_targets
 
-    def effective_weights(self, y, sample_weight):
-        return self._weights(y, sample_weight)
-
-
-class HuberAdapter(_Adapter):
+# -- Huber regression and the L1 family -------------------------------------------------
+class HuberAdapter(Adapter):
     """HuberRegressor: ``θ = [coef_, intercept_, scale_]``, see :mod:`._huber`."""
-
-    estimator_type = HuberRegressor
-
-    def check_supported(self):
-        pass
 
     def theta(self):
         return np.append(super().theta(), float(self.estimator.scale_))
@@ -701,34 +713,29 @@ class HuberAdapter(_Adapter):
         super().set_theta(estimator, theta[:-1])
         estimator.scale_ = float(theta[-1])
 
-    encode_targets = GLMAdapter.encode_targets
-    default_targets = GLMAdapter.default_targets
+    def responses(self):
+        return {"predict": Identity()}
 
     def objective(self, X, y, sample_weight):
         est = self.estimator
         return HuberObjective(
             X,
             self.encode_targets(y),
-            self._weights(y, sample_weight),
+            self.effective_weights(y, sample_weight),
             est.alpha,
             est.epsilon,
             est.fit_intercept,
         )
 
 
-class ElasticNetAdapter(_Adapter):
-    """Lasso and ElasticNet on the active set (nonzero coefficients at the fit).
+class ElasticNetAdapter(Adapter):
+    """Lasso and ElasticNet: ``Σ s_i ½ r_i² + S [αρ‖w‖₁ + α(1-ρ)/2 ‖w‖²]``.
 
-    scikit-learn normalizes the weights to sum to ``n`` and minimizes
-    ``(1/(2n)) Σ s_i r_i² + αρ‖w‖₁ + α(1-ρ)/2 ‖w‖²``; in sum form
-    ``Σ s_i ½ r_i² + S [αρ‖w‖₁ + α(1-ρ)/2 ‖w‖²]`` (penalty proportional to
-    ``S``). On the active set ``‖w‖₁ = sign(ŵ)ᵀw`` is linear. Assumes the support
-    does not change under small weight changes: inactive coefficients get zero
-    influence.
+    scikit-learn rescales the weights to sum to ``n`` and minimizes
+    ``(1/(2n)) Σ s_i r_i² + αρ‖w‖₁ + α(1-ρ)/2 ‖w‖²``: in sum form the penalty is
+    proportional to ``S``. On the active set (nonzero coefficients) ``‖w‖₁`` is
+    linear; the support is assumed not to change under small weight changes.
     """
-
-    estimator_type = ElasticNet
-    penalty_per_weight = True
 
     def check_supported(self):
         est = self.estimator
@@ -743,60 +750,79 @@ class ElasticNetAdapter(_Adapter):
                 "the bound have no smooth influence. Use positive=False."
             )
 
-    encode_targets = GLMAdapter.encode_targets
-    default_targets = GLMAdapter.default_targets
+    def loss(self):
+        return HalfSquaredError()
 
-    def objective(self, X, y, sample_weight):
+    def penalty(self, s, n_rows):
         est = self.estimator
-        s = self._weights(y, sample_weight)
-        S = s.sum()
-        coef = np.asarray(est.coef_, dtype=np.float64)
-        active = np.flatnonzero(coef)
-        rho = est.l1_ratio  # 1.0 for Lasso
-        lam = [np.full(active.size, S * est.alpha * (1.0 - rho))]
-        lin = [S * est.alpha * rho * np.sign(coef[active])]
-        keep = [active]
-        if est.fit_intercept:
-            lam.append([0.0])
-            lin.append([0.0])
-            keep.append([coef.size])
-        inner = LinearObjective(
-            HalfSquaredError(),
-            X[:, active],
-            self.encode_targets(y),
-            s,
-            np.concatenate(lam),
-            est.fit_intercept,
-            penalty_per_weight=True,
-            linear_penalty=np.concatenate(lin),
+        S, rho, n_b = s.sum(), est.l1_ratio, _n_intercepts(est)
+        return Penalty(
+            _l2_on_coef(est.coef_.size, S * est.alpha * (1.0 - rho), n_b),
+            _l2_on_coef(est.coef_.size, S * est.alpha * rho, n_b),
+            scaling="weight_sum",
         )
-        n_params = coef.size + est.fit_intercept
-        return ActiveSetObjective(inner, np.concatenate(keep), n_params, active)
 
 
-ADAPTERS = (
-    LogisticRegressionCVAdapter,
-    LogisticRegressionAdapter,
-    RidgeClassifierAdapter,
-    RidgeCVAdapter,
-    SquaredErrorAdapter,
-    GLMAdapter,
-    LinearSVCAdapter,
-    SGDClassifierAdapter,
-    SGDRegressorAdapter,
-    HuberAdapter,
-    ElasticNetAdapter,
+# -- the one table ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Entry:
+    """One supported scikit-learn class: its adapter and its ready class."""
+
+    estimator: type
+    adapter: type
+    ready: str  # name in skinfluence._estimators (imported lazily: no cycle)
+
+    def ready_class(self):
+        return getattr(importlib.import_module("skinfluence._estimators"), self.ready)
+
+
+REGISTRY = (
+    Entry(LogisticRegression, LogisticRegressionAdapter, "InfluenceLogisticRegression"),
+    Entry(
+        LogisticRegressionCV,
+        LogisticRegressionCVAdapter,
+        "InfluenceLogisticRegressionCV",
+    ),
+    Entry(LinearRegression, SquaredErrorAdapter, "InfluenceLinearRegression"),
+    Entry(Ridge, SquaredErrorAdapter, "InfluenceRidge"),
+    Entry(RidgeCV, RidgeCVAdapter, "InfluenceRidgeCV"),
+    Entry(RidgeClassifier, RidgeClassifierAdapter, "InfluenceRidgeClassifier"),
+    Entry(RidgeClassifierCV, RidgeClassifierAdapter, "InfluenceRidgeClassifierCV"),
+    Entry(PoissonRegressor, PoissonAdapter, "InfluencePoissonRegressor"),
+    Entry(GammaRegressor, GammaAdapter, "InfluenceGammaRegressor"),
+    Entry(TweedieRegressor, TweedieAdapter, "InfluenceTweedieRegressor"),
+    Entry(LinearSVC, LinearSVCAdapter, "InfluenceLinearSVC"),
+    Entry(SGDClassifier, SGDClassifierAdapter, "InfluenceSGDClassifier"),
+    Entry(SGDRegressor, SGDRegressorAdapter, "InfluenceSGDRegressor"),
+    Entry(HuberRegressor, HuberAdapter, "InfluenceHuberRegressor"),
+    Entry(Lasso, ElasticNetAdapter, "InfluenceLasso"),
+    Entry(ElasticNet, ElasticNetAdapter, "InfluenceElasticNet"),
 )
+_BY_CLASS = {entry.estimator: entry for entry in REGISTRY}
+
+
+def supported_names():
+    """The scikit-learn class names :data:`REGISTRY` supports, for messages."""
+    return ", ".join(entry.estimator.__name__ for entry in REGISTRY)
+
+
+def entry_for(estimator, exact=False):
+    """The registry entry of ``estimator``'s most specific registered class.
+
+    ``exact=True`` (``attach``) accepts the registered classes themselves only:
+    a user subclass may fit differently.
+    """
+    cls = type(estimator)
+    for base in (cls,) if exact else cls.__mro__:
+        if base in _BY_CLASS:
+            return _BY_CLASS[base]
+    raise TypeError(
+        f"skinfluence has no influence support for {cls.__name__}; supported: "
+        f"{supported_names()}{' (exact types)' if exact else ''}, or a Pipeline "
+        "ending in one of them."
+    )
 
 
 def adapter_for(estimator):
-    """The adapter of ``estimator``'s family; ``TypeError`` if there is none."""
-    for adapter in ADAPTERS:
-        if isinstance(estimator, adapter.estimator_type):
-            return adapter(estimator)
-    raise TypeError(
-        f"skinfluence has no adapter for {type(estimator).__name__}; supported: "
-        "LogisticRegression(CV), LinearRegression, Ridge(CV), RidgeClassifier(CV), "
-        "PoissonRegressor, GammaRegressor, TweedieRegressor, LinearSVC, "
-        "SGDClassifier, SGDRegressor, HuberRegressor, Lasso, ElasticNet."
-    )
+    """The adapter of ``estimator`` (``TypeError`` if its class is not supported)."""
+    return entry_for(estimator).adapter(estimator)

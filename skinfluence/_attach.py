@@ -7,10 +7,10 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _estimators
-from ._adapters import adapter_for
-from ._mixin import InfluenceMixin, NonStationaryWarning
+from ._adapters import adapter_for, entry_for
+from ._mixin import InfluenceMixin
 from ._pipeline import InfluencePipeline
+from ._state import InfluenceState, NonStationaryWarning, TrainingData
 
 #: above this ratio (Newton step to the minimum / typical effect of removing one
 #: row) the parameters are so far from the minimum on the given data that the
@@ -21,23 +21,11 @@ WRONG_DATA_THRESHOLD = 2.0
 
 
 def _influence_class(estimator):
-    """The ready class of ``estimator``'s exact type (the mixin classes map to themselves)."""
+    """The ready class of ``estimator``'s exact registered type (the mixin
+    classes map to themselves)."""
     if isinstance(estimator, InfluenceMixin):
         return type(estimator)
-    classes = {}
-    for obj in vars(_estimators).values():
-        if isinstance(obj, type) and issubclass(obj, InfluenceMixin):
-            for base in obj.__bases__:
-                if base is not InfluenceMixin:
-                    classes[base] = obj
-    try:
-        return classes[type(estimator)]
-    except KeyError:
-        supported = ", ".join(sorted(c.__name__ for c in classes))
-        raise TypeError(
-            f"attach: no influence class for {type(estimator).__name__}; supported: "
-            f"{supported} (exact types, or a Pipeline ending in one of them)."
-        ) from None
+    return entry_for(estimator, exact=True).ready_class()
 
 
 def attach(estimator, X_train, y_train, sample_weight=None):
@@ -125,10 +113,12 @@ def attach(estimator, X_train, y_train, sample_weight=None):
             UserWarning,
             stacklevel=2,
         )
-    new._keep_training_data(X_train, y_train, sample_weight)
+    new._influence_state = InfluenceState(
+        TrainingData.from_fit(X_train, y_train, sample_weight)
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NonStationaryWarning)
-        ratio = new._core()["stationarity_ratio"]
+        ratio = new.influence_state().stationarity.ratio
     if ratio > WRONG_DATA_THRESHOLD:
         warnings.warn(
             f"attach: the fitted parameters of {type(estimator).__name__} are far "

@@ -17,51 +17,28 @@ loss has no factor ½), the textbook definitions read
 
 import numpy as np
 
-from ._losses import SquaredError
-from ._objective import LinearObjective, as_dense
-from ._removal import iter_row_blocks
+from ._objective import as_dense
 
 
 class DiagnosticsMixin:
     """Leverage, Cook's distance, DFBETA(S) and self-influence for every row."""
 
-    def _row_pieces(self):
-        core = self._core()
-        if "row_pieces" not in core:
-            objective = core["objective"]
-            if objective.penalty_per_weight or not isinstance(
-                objective, LinearObjective
-            ):
-                raise NotImplementedError(
-                    f"{type(self).__name__}: these diagnostics need a linear model "
-                    "whose penalty does not scale with the total weight."
-                )
-            n, p = objective.n_samples, objective.n_params
-            leverage, changes, quad = np.empty(n), np.empty((n, p)), np.empty(n)
-            for batch, blocks in iter_row_blocks(
-                objective, core["theta"], core["solver"], -core["newton_step"]
-            ):
-                leverage[batch] = blocks.leverage()
-                u = blocks.removal_weights()
-                changes[batch] = np.einsum("ikp,ik->ip", blocks.Y, u)
-                quad[batch] = blocks.quadratic(u)  # Δ_iᵀ A Δ_i
-            core["row_pieces"] = leverage, changes, quad
-        return core["row_pieces"]
-
-    def _dispersion(self):
-        core = self._core()
-        objective, theta = core["objective"], core["theta"]
-        dof = np.count_nonzero(objective.sample_weight) - core["solver"].rank
+    def _dispersion(self, fitted):
+        """``φ`` and the residual degrees of freedom; refused where the loss is
+        not a negative log-likelihood (no scale to divide by)."""
+        objective = fitted.objective
+        dof = np.count_nonzero(objective.sample_weight) - fitted.solver.rank
         if dof <= 0:
             raise ValueError("Dispersion needs more rows with weight than parameters.")
-        dispersion = getattr(objective.loss, "dispersion", None)
-        if dispersion is None:
+        phi = objective.dispersion(fitted.theta, dof)
+        if phi is None:
             raise NotImplementedError(
-                f"{type(self).__name__}: Cook's distance and DFBETAS need the "
-                f"dispersion of {type(objective.loss).__name__}, which is not defined."
+                f"{type(self).__name__}: Cook's distance and DFBETAS measure a change "
+                "in units of the dispersion of a likelihood, and "
+                f"{type(objective.loss).__name__} is not a negative log-likelihood "
+                "(no dispersion). Use dfbeta() or loo_params_change() instead."
             )
-        raw = objective.raw_prediction(theta)
-        return dispersion(objective.Y, raw, objective.sample_weight, dof), dof
+        return phi, dof
 
     def leverage(self):
         """Generalized hat values ``h_ii`` of the training rows.
@@ -84,7 +61,7 @@ class DiagnosticsMixin:
         >>> round(float(h.sum()), 6)  # trace of the hat matrix = number of parameters
         11.0
         """
-        return self._row_pieces()[0].copy()
+        return self.influence_state().loo().leverage.copy()
 
     def dfbeta(self):
         """DFBETA: ``θ̂ − θ̂₍ᵢ₎`` for every training row (classical sign).
@@ -106,7 +83,7 @@ class DiagnosticsMixin:
         >>> model.dfbeta().shape
         (442, 11)
         """
-        return -self._row_pieces()[1]
+        return -self.influence_state().loo().changes
 
     def dfbetas(self):
         """DFBETAS: DFBETA divided by the parameters' standard errors.
@@ -127,23 +104,15 @@ class DiagnosticsMixin:
         >>> model.dfbetas().shape
         (442, 11)
         """
-        core = self._core()
-        objective, solver = core["objective"], core["solver"]
-        leverage, changes, _ = self._row_pieces()
-        phi, dof = self._dispersion()
+        fitted = self.influence_state()
+        objective = fitted.objective
+        loo = fitted.loo()
+        _, dof = self._dispersion(fitted)
         # standard errors need diag(A⁻¹): p solves with unit vectors (p is small)
-        inv_diag = (
-            np.diag(solver.solve(np.eye(objective.n_params))) / objective.weight_sum
-        )
-        if isinstance(objective.loss, SquaredError):
-            s, r = (
-                objective.sample_weight,
-                (objective.Y - objective.raw_prediction(core["theta"]))[:, 0],
-            )
-            safe = np.where(leverage < 1, 1 - leverage, np.inf)
-            phi = (phi * dof - 2 * s * r**2 / safe) / (dof - 1)
-            phi = phi[:, None]
-        return -changes / np.sqrt(phi * inv_diag)
+        inv_diag = np.diag(fitted.solve(np.eye(objective.n_params)))
+        inv_diag = inv_diag / objective.weight_sum
+        phi = objective.deleted_dispersion(fitted.theta, dof, loo.leverage)
+        return -loo.changes / np.sqrt(phi[:, None] * inv_diag)
 
     def cooks_distance(self):
         """Cook's distance ``Δ_iᵀ A Δ_i / (p φ)`` of every training row.
@@ -161,9 +130,9 @@ class DiagnosticsMixin:
         >>> bool((model.cooks_distance() >= 0).all())
         True
         """
-        _, _, quad = self._row_pieces()
-        phi, _ = self._dispersion()
-        return quad / (self._core()["solver"].rank * phi)
+        fitted = self.influence_state()
+        phi, _ = self._dispersion(fitted)
+        return fitted.loo().quadratic / (fitted.solver.rank * phi)
 
     def self_influence(self):
         """``I_up,loss(z_i, z_i)`` for every training row.
@@ -186,7 +155,6 @@ class DiagnosticsMixin:
         >>> bool((model.self_influence() <= 0).all())
         True
         """
-        core = self._core()
-        G = core["objective"].sample_gradients(core["theta"])
-        G = as_dense(G)
-        return np.einsum("ip,ip->i", G, self.influence_params_)
+        fitted = self.influence_state()
+        G = as_dense(fitted.objective.sample_gradients(fitted.theta))
+        return np.einsum("ip,ip->i", G, fitted.influence_params())

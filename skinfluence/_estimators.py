@@ -307,9 +307,7 @@ class _PartialFitForgets:
 
     def partial_fit(self, X, y, *args, **kwargs):
         super().partial_fit(X, y, *args, **kwargs)
-        for key in ("_influence_X", "_influence_y", "_influence_sw"):
-            self.__dict__.pop(key, None)
-        self._influence_cache = {}
+        self.__dict__.pop("_influence_state", None)
         return self
 
 

@@ -23,17 +23,17 @@ def influence_frame(estimator, X_test, y_test):
     return pd.DataFrame(
         values,
         index=pd.Index(test_index(X_test, values.shape[0]), name="test_row"),
-        columns=pd.Index(estimator._training_index(), name="train_row"),
+        columns=pd.Index(estimator.influence_state().data.labels(), name="train_row"),
     )
 
 
 def top_influences_frame(estimator, X_test, y_test, top):
     """Tidy frame: one row per (test row, kind, rank)."""
     pd = _pandas()
-    objective = estimator._core()["objective"]
-    share = objective.sample_weight / objective.weight_sum
-    train_index = np.asarray(estimator._training_index())
-    labels = np.asarray(estimator._influence_y)
+    fitted = estimator.influence_state()
+    share = fitted.removal_shares()
+    train_index = np.asarray(fitted.data.labels())
+    labels = np.asarray(fitted.data.y)
     m, k = top.helpful_indices.shape
     tests = np.asarray(test_index(X_test, m))
     parts = []

@@ -1,27 +1,169 @@
-"""Per-sample losses on the linear predictor.
+"""Per-sample losses on the raw prediction, and the maps from it to outputs.
 
 A loss knows nothing about ``X``: it maps targets ``y`` and raw predictions
 ``raw`` of shape ``(n_samples, n_outputs)`` to per-sample values, the gradient
-``d loss / d raw`` and the action of the per-sample Hessian ``d² loss / d raw²``
-on a vector. The objective (:mod:`skinfluence._objective`) composes these with
-``X`` once for every model.
+``∂L/∂raw`` and the per-sample Hessian ``∂²L/∂raw²`` (applied to a vector, or as
+``(n, K, K)`` blocks). Each loss declares what generic code may rely on:
+
+``convex``
+    ``∂²L/∂raw² ⪰ 0`` everywhere (else the total Hessian is checked at the fit).
+``smooth``
+    twice continuously differentiable; ``False`` means the second derivative
+    jumps at a kink and the one-sided value documented on the class is used.
+``shift_invariant``
+    adding one constant to every output changes nothing (a gauge direction).
+``constant_hessian``
+    ``∂²L/∂raw²`` does not depend on ``raw`` (squared errors: Newton steps exact).
+``dispersion_kind``
+    ``"fixed"`` (φ = 1, a log-likelihood with known scale), ``"gaussian"`` (φ =
+    ``gaussian_factor · σ̂²``, deleted-row dispersion available), ``"pearson"``
+    (φ = Pearson χ²/dof) or ``None`` (not a negative log-likelihood: Cook's
+    distance and DFBETAS, which divide by φ, are undefined).
+
+``inverse_link`` is the response a regressor's ``predict`` (or a classifier's
+``predict_proba``) applies to the raw prediction. The model algebra that
+composes all of this with ``X`` lives in :mod:`skinfluence._objective`.
 """
 
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp, softmax, xlogy
 
 
-class BinaryLogLoss:
+# -- responses: raw prediction -> estimator output, with the Jacobian -------------
+class Identity:
+    """``out = raw`` (``decision_function``; ``predict`` of least squares)."""
+
+    def __call__(self, raw):
+        n, K = raw.shape
+        return raw, np.broadcast_to(np.eye(K), (n, K, K))
+
+
+class Exp:
+    """``out = exp(raw)``: the inverse of the log link."""
+
+    def __call__(self, raw):
+        mu = np.exp(raw)
+        return mu, mu[:, :, None]
+
+
+class BinaryProbability:
+    """``[1 - p, p]`` with ``p = expit(raw)``: a binary ``predict_proba``."""
+
+    def __call__(self, raw):
+        p = expit(raw[:, 0])
+        dp = p * (1.0 - p)
+        return np.column_stack([1.0 - p, p]), np.stack([-dp, dp], axis=1)[:, :, None]
+
+
+class SoftmaxProbability:
+    """``softmax(raw)``: the multinomial ``predict_proba``;
+    ``∂P_k/∂raw_c = P_k (δ_kc − P_c)``."""
+
+    def __call__(self, raw):
+        K = raw.shape[1]
+        P = softmax(raw, axis=1)
+        return P, P[:, :, None] * (np.eye(K)[None] - P[:, None, :])
+
+
+class _NormalizedScores:
+    """``q_k / Σ_c q_c`` of per-class scores ``q = score(raw)``; binary problems
+    (one output) give ``[1 - q, q]``. Rows whose scores are all zero are uniform
+    (as scikit-learn does), with zero derivative."""
+
+    def __call__(self, raw):
+        q, dq = self.score(raw)
+        if raw.shape[1] == 1:
+            d = dq[:, 0]
+            return np.column_stack([1.0 - q[:, 0], q[:, 0]]), np.stack([-d, d], axis=1)[
+                :, :, None
+            ]
+        n, K = q.shape
+        total = q.sum(axis=1, keepdims=True)
+        zero = total[:, 0] == 0
+        safe = np.where(zero[:, None], 1.0, total)
+        P = np.where(zero[:, None], 1.0 / K, q / safe)
+        # ∂(q_k/T)/∂raw_c = (δ_kc − P_k) q'_c / T
+        J = (np.eye(K)[None] - P[:, :, None]) * (dq / safe)[:, None, :]
+        J[zero] = 0.0
+        return P, J
+
+
+class OneVsRestLogisticProbability(_NormalizedScores):
+    """scikit-learn's one-vs-rest ``predict_proba`` of log-loss linear models:
+    ``expit`` of each decision value, normalized over classes."""
+
+    def score(self, raw):
+        q = expit(raw)
+        return q, q * (1.0 - q)
+
+
+class ModifiedHuberProbability(_NormalizedScores):
+    """SGDClassifier(loss="modified_huber")'s ``predict_proba``:
+    ``(clip(raw, -1, 1) + 1) / 2``, normalized over classes; its derivative is
+    ½ inside ``(-1, 1)`` and 0 outside (one-sided at ±1)."""
+
+    def score(self, raw):
+        return (np.clip(raw, -1.0, 1.0) + 1.0) / 2.0, np.where(
+            np.abs(raw) < 1.0, 0.5, 0.0
+        )
+
+
+# -- losses ---------------------------------------------------------------------
+class Loss:
+    """Declared defaults; subclasses define ``loss``, ``gradient``, ``hessian_apply``."""
+
+    n_outputs = 1
+    convex = True
+    smooth = True
+    shift_invariant = False
+    constant_hessian = False
+    dispersion_kind = None
+    gaussian_factor = 1.0
+    inverse_link = Identity()
+
+    def hessian_blocks(self, y, raw):
+        """Per-sample Hessians ``∂²L/∂raw²``, shape (n, K, K)."""
+        n, K = raw.shape
+        out = np.empty((n, K, K))
+        for k in range(K):
+            unit = np.zeros_like(raw)
+            unit[:, k] = 1.0
+            out[:, :, k] = self.hessian_apply(y, raw, unit)
+        return out
+
+    def dispersion(self, y, raw, sample_weight, dof):
+        """The dispersion ``φ`` (see the module docstring), or ``None``."""
+        kind = self.dispersion_kind
+        if kind == "fixed":
+            return 1.0
+        if kind == "gaussian":
+            rss = sample_weight @ ((y - raw) ** 2).sum(axis=1)
+            return self.gaussian_factor * rss / dof
+        if kind == "pearson":
+            return float(sample_weight @ self.pearson_residuals(y, raw) ** 2) / dof
+        return None
+
+    def deleted_dispersion(self, y, raw, sample_weight, dof, leverage):
+        """``φ₍ᵢ₎``, the dispersion of the fit without row ``i`` (Gaussian only,
+        exact for least squares; Belsley, Kuh & Welsch 1980, eq. 2.8); else ``φ``."""
+        phi = self.dispersion(y, raw, sample_weight, dof)
+        if self.dispersion_kind != "gaussian":
+            return np.full(y.shape[0], phi)
+        r2 = ((y - raw) ** 2).sum(axis=1)
+        safe = np.where(leverage < 1, 1 - leverage, np.inf)
+        rss = phi * dof / self.gaussian_factor - sample_weight * r2 / safe
+        return self.gaussian_factor * rss / (dof - 1)
+
+
+class BinaryLogLoss(Loss):
     """Log-loss of a binary classifier, ``log(1 + exp(raw)) - y * raw``.
 
     ``y`` holds 0/1 labels of shape ``(n_samples, 1)``; ``raw`` is the decision
     function. Derivatives: ``p - y`` and ``p (1 - p)`` with ``p = expit(raw)``.
     """
 
-    n_outputs = 1
-
-    def dispersion(self, y, raw, sample_weight, dof):
-        return 1.0
+    dispersion_kind = "fixed"
+    inverse_link = BinaryProbability()
 
     def loss(self, y, raw):
         # log(1 + e^raw) - y raw  ==  -log_expit(raw) + (1 - y) raw, stable both ways
@@ -35,21 +177,20 @@ class BinaryLogLoss:
         return p * (1.0 - p) * v
 
 
-class MultinomialLogLoss:
+class MultinomialLogLoss(Loss):
     """Log-loss of the symmetric multinomial model with ``n_classes`` outputs.
 
     ``y`` is one-hot of shape ``(n_samples, n_classes)``. The per-sample Hessian
-    ``diag(p) - p pᵀ`` is never materialized: ``hessian_apply`` uses its
+    ``diag(p) - p pᵀ`` is never materialized by ``hessian_apply``, which uses its
     structure, ``p * v - p (pᵀ v)``.
     """
 
-    shift_invariant = True  # adding a constant to every output changes nothing
+    shift_invariant = True
+    dispersion_kind = "fixed"
+    inverse_link = SoftmaxProbability()
 
     def __init__(self, n_classes):
         self.n_outputs = n_classes
-
-    def dispersion(self, y, raw, sample_weight, dof):
-        return 1.0
 
     def loss(self, y, raw):
         return logsumexp(raw, axis=1) - (y * raw).sum(axis=1)
@@ -63,23 +204,20 @@ class MultinomialLogLoss:
         return pv - p * pv.sum(axis=1, keepdims=True)
 
 
-class SquaredError:
+class SquaredError(Loss):
     """Squared error without a factor one half, ``Σ_k (y_k - raw_k)²``.
 
-    This is the data term of :class:`~sklearn.linear_model.LinearRegression`
-    and :class:`~sklearn.linear_model.Ridge`; several targets are independent
-    outputs.
+    The data term of :class:`~sklearn.linear_model.LinearRegression` and
+    :class:`~sklearn.linear_model.Ridge`; several targets are independent
+    outputs. Its Hessian is twice the Gaussian information, so ``φ = 2σ̂²``.
     """
+
+    constant_hessian = True
+    dispersion_kind = "gaussian"
+    gaussian_factor = 2.0
 
     def __init__(self, n_outputs=1):
         self.n_outputs = n_outputs
-
-    def dispersion(self, y, raw, sample_weight, dof):
-        """``2 σ̂²`` with ``σ̂² = Σ s_i r_i² / dof``: the loss has no factor ½, so its
-        Hessian is twice the Gaussian information."""
-        if self.n_outputs != 1:
-            raise NotImplementedError("dispersion is defined for a single target.")
-        return 2.0 * (sample_weight @ ((y - raw) ** 2).sum(axis=1)) / dof
 
     def loss(self, y, raw):
         return ((y - raw) ** 2).sum(axis=1)
@@ -91,7 +229,26 @@ class SquaredError:
         return 2.0 * v
 
 
-class TweedieHalfDeviance:
+class HalfSquaredError(Loss):
+    """``½ Σ_k (y_k - raw_k)²`` (SGD's squared_error, Lasso and ElasticNet)."""
+
+    constant_hessian = True
+    dispersion_kind = "gaussian"
+
+    def __init__(self, n_outputs=1):
+        self.n_outputs = n_outputs
+
+    def loss(self, y, raw):
+        return 0.5 * ((y - raw) ** 2).sum(axis=1)
+
+    def gradient(self, y, raw):
+        return raw - y
+
+    def hessian_apply(self, y, raw, v):
+        return v
+
+
+class TweedieHalfDeviance(Loss):
     """Half the unit deviance of a Tweedie distribution, as scikit-learn's GLMs use.
 
     ``power`` 0 is the normal, 1 Poisson, 2 Gamma distribution; ``link`` is
@@ -104,22 +261,27 @@ class TweedieHalfDeviance:
     The per-sample second derivative is ``≥ 0`` for every sample only for the log
     link with ``1 ≤ p ≤ 2`` and the identity link with ``p`` in ``{0, 1}``
     (``convex``); otherwise it can be negative and the caller must check the
-    total Hessian.
+    total Hessian. The dispersion is 1 for Poisson, else Pearson's
+    ``Σ s_i (y_i − μ_i)²/μ_i^p / dof`` (statsmodels' default scale).
     """
 
-    n_outputs = 1
-
     def __init__(self, power, link):
-        self.power = float(power)
+        self.power = p = float(power)
         self.link = link
-        p = self.power
         if link == "log":
             self.convex = 1.0 <= p <= 2.0
+            self.inverse_link = Exp()
         else:
             self.convex = p in (0.0, 1.0)
+        self.constant_hessian = p == 0 and link == "identity"
+        self.dispersion_kind = "fixed" if p == 1 else "pearson"
 
     def _mu(self, raw):
         return np.exp(raw) if self.link == "log" else raw
+
+    def pearson_residuals(self, y, raw):
+        mu = self._mu(raw)
+        return ((y - mu) / mu ** (self.power / 2)).sum(axis=1)
 
     def loss(self, y, raw):
         p, mu = self.power, self._mu(raw)
@@ -150,12 +312,12 @@ class TweedieHalfDeviance:
         return mu ** (-p - 1) * (p * y + (1 - p) * mu) * v
 
 
-class _MarginLoss:
+class _MarginLoss(Loss):
     """``Σ_k φ(y_k raw_k)`` for targets ``y_k ∈ {-1, +1}``, one output per class.
 
-    Subclasses define ``phi``, its first derivative ``dphi`` and its second
-    derivative ``d2phi`` on the margin ``m = y raw``; since ``y² = 1`` the
-    gradient on ``raw`` is ``y φ'(m)`` and the second derivative ``φ''(m)``.
+    Subclasses define ``phi`` and its derivatives ``dphi``, ``d2phi`` on the
+    margin ``m = y raw``; since ``y² = 1`` the gradient on ``raw`` is
+    ``y φ'(m)`` and the second derivative ``φ''(m)``.
     """
 
     def __init__(self, n_outputs=1):
@@ -174,6 +336,8 @@ class _MarginLoss:
 class MarginLogLoss(_MarginLoss):
     """``log(1 + exp(-m))``: the log-loss on ±1 targets (SGDClassifier's log_loss)."""
 
+    dispersion_kind = "fixed"
+
     def phi(self, m):
         return -log_expit(m)
 
@@ -191,6 +355,8 @@ class SquaredHinge(_MarginLoss):
     Its second derivative jumps from 2 to 0 at ``m = 1``; we use the one-sided
     value: 2 where ``m < 1`` (margin violated), 0 where ``m ≥ 1``.
     """
+
+    smooth = False
 
     def phi(self, m):
         return np.maximum(0.0, 1.0 - m) ** 2
@@ -233,6 +399,8 @@ class ModifiedHuber(_MarginLoss):
     ``-1 ≤ m < 1`` and 0 elsewhere.
     """
 
+    smooth = False
+
     def phi(self, m):
         return np.where(m >= -1.0, np.maximum(0.0, 1.0 - m) ** 2, -4.0 * m)
 
@@ -243,28 +411,14 @@ class ModifiedHuber(_MarginLoss):
         return np.where((m >= -1.0) & (m < 1.0), 2.0, 0.0)
 
 
-class HalfSquaredError:
-    """``½ (y - raw)²`` per output (SGD's squared_error)."""
-
-    def __init__(self, n_outputs=1):
-        self.n_outputs = n_outputs
-
-    def loss(self, y, raw):
-        return 0.5 * ((y - raw) ** 2).sum(axis=1)
-
-    def gradient(self, y, raw):
-        return raw - y
-
-    def hessian_apply(self, y, raw, v):
-        return v
-
-
-class Huber:
+class Huber(Loss):
     """``½ r²`` for ``|r| ≤ ε``, ``ε|r| - ½ε²`` beyond, ``r = raw - y`` (SGDRegressor's huber).
 
     The second derivative jumps from 1 to 0 at ``|r| = ε``; we use 1 for
     ``|r| ≤ ε`` and 0 beyond.
     """
+
+    smooth = False
 
     def __init__(self, epsilon, n_outputs=1):
         self.epsilon = float(epsilon)
@@ -279,3 +433,26 @@ class Huber:
 
     def hessian_apply(self, y, raw, v):
         return np.where(np.abs(raw - y) <= self.epsilon, 1.0, 0.0) * v
+
+
+#: every loss, by name, with a factory taking the number of outputs: one
+#: finite-difference test runs over all of them (tests/test_losses.py)
+LOSSES = {
+    "binary_log_loss": lambda K: BinaryLogLoss(),
+    "multinomial_log_loss": MultinomialLogLoss,
+    "squared_error": SquaredError,
+    "half_squared_error": HalfSquaredError,
+    "poisson_half_deviance": lambda K: TweedieHalfDeviance(1, "log"),
+    "gamma_half_deviance": lambda K: TweedieHalfDeviance(2, "log"),
+    "tweedie_1.5_half_deviance": lambda K: TweedieHalfDeviance(1.5, "log"),
+    "tweedie_3_half_deviance": lambda K: TweedieHalfDeviance(3, "log"),
+    "normal_identity_half_deviance": lambda K: TweedieHalfDeviance(0, "identity"),
+    "tweedie_1.5_identity_half_deviance": lambda K: TweedieHalfDeviance(
+        1.5, "identity"
+    ),
+    "margin_log_loss": MarginLogLoss,
+    "squared_hinge": SquaredHinge,
+    "smooth_hinge": lambda K: SmoothHinge(0.3, K),
+    "modified_huber": ModifiedHuber,
+    "huber": lambda K: Huber(0.7, K),
+}

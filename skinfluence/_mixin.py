@@ -1,147 +1,72 @@
 """InfluenceMixin: influence functions on a fitted linear estimator."""
 
-import warnings
+import inspect
 
 import numpy as np
-from sklearn import get_config as sklearn_get_config
 from sklearn.utils import Bunch, gen_batches
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _frames, _outputs
-from ._adapters import adapter_for
-from ._config import get_config
 from ._diagnostics import DiagnosticsMixin
-from ._objective import as_dense
 from ._removal import RemovalMixin
-from ._solvers import ConjugateGradientSolver, DenseHessianSolver
+from ._state import InfluenceState, NonStationaryWarning, TrainingData, row_batches
 
-
-class NonStationaryWarning(UserWarning):
-    """The fitted parameters are measurably short of the objective's minimum."""
+__all__ = ["InfluenceMixin", "NonStationaryWarning"]
 
 
 class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
     """Influence functions (Koh & Liang, 2017) for a scikit-learn linear model.
 
-    Put it first in the bases of a supported estimator (every class with an
-    adapter in :mod:`skinfluence._adapters`: the ready ``Influence*`` classes).
-    ``fit`` keeps a private float64 copy of the training data; influence
-    quantities are computed on first use and cached with the settings of
-    :func:`set_config` they used.
+    Put it first in the bases of a supported estimator (every class in
+    :data:`skinfluence._adapters.REGISTRY`: the ready ``Influence*`` classes).
+    ``fit`` takes exactly the arguments of the estimator's own ``fit`` and
+    keeps a private float64 copy of the training data; influence quantities
+    are computed on first use and memoized for the current parameters and
+    settings of :func:`set_config` (:class:`~skinfluence._state.InfluenceState`).
 
     With ``F(θ) = Σ_i s_i L(z_i, θ) + Ω(θ)`` the estimator's exact training
     objective (``s_i`` = sample weight × class weight), ``S = Σ_i s_i`` and
     ``H = ∇²(F/S)`` at the fitted ``θ̂ = [coef_.ravel(), intercept_]``:
 
-    - ``influence_params_[i] = -H⁻¹ ∇L(z_i, θ̂) = S ∂θ̂/∂s_i``;
+    - ``influence_params_[i] = -H⁻¹ ∇L(z_i, θ̂) = S ∂θ̂/∂s_i`` (plus the penalty's
+      weight derivative where the penalty scales with ``S``);
     - removing row ``i`` moves ``θ̂`` by about ``-(s_i/S) influence_params_[i]``;
     - ``influence_loss(X_test, y_test)[j, i] = ∇L(z_test_j, θ̂)ᵀ influence_params_[i]``:
       positive means up-weighting row ``i`` raises test loss ``j``.
+
+    See :doc:`/developers` for the architecture.
     """
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the estimator and keep what influence computations need.
+    def __init_subclass__(cls, **kwargs):
+        # before scikit-learn's metadata requester reads fit's signature
+        if "fit" not in vars(cls):
+            cls.fit = _fit_with_signature_of(cls)
+        super().__init_subclass__(**kwargs)
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
+    def fit(self, X, y, *args, **kwargs):
+        """Fit the estimator (every argument of its ``fit``) and keep the data."""
+        return _fit_and_keep(self, InfluenceMixin, X, y, args, kwargs)
+
+    def influence_state(self):
+        """The :class:`~skinfluence._state.FittedInfluence` of this fitted model.
+
+        Built on first use (objective, factored Hessian, stationarity check) and
+        kept until the parameters or :func:`set_config` settings change. It is
+        what every influence method uses; it is public for extensions (see
+        :doc:`/developers`), not needed for everyday use.
 
         Returns
         -------
-        self : object
+        fitted : FittedInfluence
         """
-        super().fit(X, y, sample_weight=sample_weight)
-        self._keep_training_data(X, y, sample_weight)
-        return self
-
-    def _keep_training_data(self, X, y, sample_weight):
-        self._influence_X = check_array(
-            X, accept_sparse="csr", dtype=np.float64, copy=True, ensure_2d=True
-        )
-        self._influence_y = np.array(y, copy=True)
-        n = self._influence_X.shape[0]
-        index = getattr(X, "index", None)
-        self._influence_index = index if hasattr(X, "columns") else None
-        self._influence_sw = (
-            None
-            if sample_weight is None
-            else np.broadcast_to(
-                np.asarray(sample_weight, dtype=np.float64), (n,)
-            ).copy()
-        )
-        self._influence_cache = {}
-
-    # -- the factored objective, built once ----------------------------------------
-    def _core(self):
         check_is_fitted(self)
-        if not hasattr(self, "_influence_X"):
+        state = getattr(self, "_influence_state", None)
+        if state is None:
             raise AttributeError(
-                f"{type(self).__name__} has no training data: fit it first."
+                f"{type(self).__name__} has no training data: fit it first (or "
+                "use skinfluence.attach on a model fitted with scikit-learn)."
             )
-        cache = self._influence_cache
-        settings = get_config()
-        if cache.get("settings") != settings:
-            cache.clear()
-            adapter = adapter_for(self)
-            adapter.check_supported()
-            objective = adapter.objective(
-                self._influence_X, self._influence_y, self._influence_sw
-            )
-            theta = adapter.theta()
-            solver = _hessian_solver(objective, theta, settings)
-            adapter.check_solution(objective, solver)
-            cache.update(
-                adapter=adapter, objective=objective, theta=theta, solver=solver
-            )
-            self._check_stationarity(cache, settings)
-            cache["settings"] = settings  # the core is complete and valid
-        return cache
-
-    def _train_gradient_product(self, A):
-        """``G A`` with ``G`` the training rows' influence gradients, shape (n, m)."""
-        core = self._core()
-        objective, theta = core["objective"], core["theta"]
-        A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
-        batches = list(_batches(objective.n_samples, A.shape[1] * objective.n_outputs))
-        if len(batches) == 1:  # no copy into a preallocated result
-            return objective.influence_gradient_product(theta, A)
-        out = np.empty((A.shape[1], objective.n_samples))  # returned transposed
-        for batch in batches:
-            out[:, batch] = objective.influence_gradient_product(theta, A, batch).T
-        return out.T
-
-    def _check_stationarity(self, cache, settings):
-        objective, theta, solver = cache["objective"], cache["theta"], cache["solver"]
-        grad = objective.gradient(theta)
-        # typical effect of removing one row, sqrt(mean_i ‖(s_i/S) H⁻¹ g_i‖²),
-        # estimated on evenly spaced rows (256 with Cholesky, 16 with CG)
-        n_probe = 16 if solver.method == "cg" else 256
-        rows = np.unique(np.linspace(0, objective.n_samples - 1, n_probe).astype(int))
-        G = objective.influence_gradients(theta, rows)
-        G = as_dense(G)
-        w = objective.sample_weight[rows] / objective.weight_sum
-        solved = solver.solve(np.column_stack([G.T * w, grad]))
-        step = -solved[:, -1]
-        typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
-        ratio = np.linalg.norm(step) / typical if typical > 0 else np.inf
-        cache.update(
-            gradient_norm=float(np.linalg.norm(grad)),
-            newton_step=step,
-            stationarity_ratio=float(ratio),
-        )
-        if ratio > settings["stationarity_threshold"]:
-            warnings.warn(
-                f"{type(self).__name__} is not at the minimum of its objective: "
-                f"‖∇R(θ̂)‖ = {np.linalg.norm(grad):.3g}, and the Newton step to the "
-                f"minimum is {ratio:.3g} times the typical effect of removing one "
-                "training row, so influences describe that row's effect less well "
-                "than they could. Refit with a smaller tol (e.g. tol=1e-8) and a "
-                "larger max_iter, or use newton_update().",
-                NonStationaryWarning,
-                stacklevel=3,
-            )
+        return state.resolve(self)
 
     # -- public API ----------------------------------------------------------------
     @property
@@ -164,7 +89,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> tight.gradient_norm_ < 1e-10
         True
         """
-        return self._core()["gradient_norm"]
+        return self.influence_state().stationarity.gradient_norm
 
     @property
     def newton_step_(self):
@@ -182,7 +107,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> float(abs(model.newton_step_).max()) < 1e-8  # a direct solver: at the minimum
         True
         """
-        return self._core()["newton_step"]
+        return self.influence_state().stationarity.newton_step
 
     @property
     def influence_params_(self):
@@ -210,14 +135,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> model.influence_params_.shape  # 442 rows, 10 coefficients + intercept
         (442, 11)
         """
-        core = self._core()
-        if "influence_params" not in core:
-            objective = core["objective"]
-            G = objective.influence_gradients(core["theta"])
-            G = as_dense(G)
-            solved = core["solver"].solve(G.T)
-            core["influence_params"] = np.negative(solved, out=solved).T
-        return core["influence_params"]
+        return self.influence_state().influence_params()
 
     def influence_loss(self, X_test, y_test=None):
         """Influence of up-weighting each training row on each test loss.
@@ -248,12 +166,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> influence.shape
         (2, 442)
         """
-        core = self._core()
-        X_test, Y_test = self._test_data(X_test, y_test)
-        G_test = core["objective"].sample_gradients(core["theta"], X_test, Y_test)
-        G_test = as_dense(G_test)
-        A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test), (n_params, n_test)
-        return self._train_gradient_product(-A).T
+        fitted = self.influence_state()
+        X_test, Y_test = fitted.test_data(X_test, y_test)
+        return fitted.influence_on(fitted.test_gradients(X_test, Y_test).T)
 
     def top_influences(self, X_test, y_test=None, k=5, as_frame=False):
         """Most helpful and most harmful training rows for each test point.
@@ -292,10 +207,10 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> top.harmful_indices.shape
         (2, 3)
         """
-        core = self._core()
-        objective = core["objective"]
+        fitted = self.influence_state()
+        objective = fitted.objective
         X_raw = X_test
-        X_test, Y_test = self._test_data(X_test, y_test)
+        X_test, Y_test = fitted.test_data(X_test, y_test)
         n, m = objective.n_samples, X_test.shape[0]
         k = int(min(k, n))
         if k < 1:
@@ -304,15 +219,12 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         high_i, high_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         width = max(1, int(np.sqrt(n)))  # test points per block
         for tests in gen_batches(m, width):
-            G_test = objective.sample_gradients(
-                core["theta"], X_test[tests], Y_test[tests]
-            )
-            G_test = as_dense(G_test)
-            A = -core["solver"].solve(G_test.T)
+            G_test = fitted.test_gradients(X_test[tests], Y_test[tests])
+            A = -fitted.solve(G_test.T)
             best = None
             # half of working_memory per block: its comparisons need some more
-            for rows in _batches(n, 2 * A.shape[1] * objective.n_outputs):
-                block = objective.influence_gradient_product(core["theta"], A, rows)
+            for rows in row_batches(n, 2 * A.shape[1] * objective.n_outputs):
+                block = objective.influence_gradient_product(fitted.theta, A, rows)
                 index = np.arange(n)[rows]
                 best = _merge_top(best, np.ascontiguousarray(block.T), index, k)
                 del block  # not alive while the next one is computed
@@ -349,24 +261,6 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         ((3, 432), 10)
         """
         return _frames.influence_frame(self, X_test, y_test)
-
-    def _training_index(self):
-        index = getattr(self, "_influence_index", None)
-        return np.arange(self._influence_X.shape[0]) if index is None else index
-
-    def _test_data(self, X_test, y_test):
-        """Validated test features and targets encoded for the loss."""
-        adapter = self._core()["adapter"]
-        X_test = validate_data(
-            self, X_test, reset=False, accept_sparse="csr", dtype=np.float64
-        )
-        if y_test is None:
-            y_test = adapter.default_targets(X_test)
-        elif len(y_test) != X_test.shape[0]:
-            raise ValueError(
-                f"y_test has {len(y_test)} rows but X_test has {X_test.shape[0]}."
-            )
-        return X_test, adapter.encode_targets(y_test)
 
     def influence_prediction(self, X_test, response_method="auto"):
         """Influence of up-weighting each training row on each model output.
@@ -461,29 +355,38 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         return _outputs.influence_perturbation(self, X_test, y_test, max_bytes)
 
 
-def _hessian_solver(objective, theta, settings):
-    """Cholesky of the dense Hessian, or matrix-free CG for many parameters."""
-    kind = settings["hessian_solver"]
-    if kind == "auto":
-        kind = (
-            "cholesky" if objective.n_params <= settings["max_dense_params"] else "cg"
-        )
-    if kind == "cholesky":
-        return DenseHessianSolver(objective.hessian(theta), objective.null_directions())
-    return ConjugateGradientSolver(
-        lambda V: objective.hessian_dot(theta, V),
-        objective.hessian_diagonal(theta),
-        objective.null_directions(),
-        tol=settings["cg_tol"],
-        maxiter=settings["cg_maxiter"],
+def _fit_and_keep(estimator, owner, X, y, args, kwargs):
+    """``fit`` of the estimator class after ``owner`` in the MRO, with every
+    argument passed through; then keep the training data and its weights."""
+    base_fit = super(owner, estimator).fit
+    base_fit(X, y, *args, **kwargs)
+    bound = inspect.signature(base_fit).bind(X, y, *args, **kwargs)
+    sample_weight = bound.arguments.get("sample_weight")
+    estimator._influence_state = InfluenceState(
+        TrainingData.from_fit(X, y, sample_weight)
     )
+    return estimator
 
 
-def _batches(n_rows, row_width):
-    """Slices of rows such that ``row_width`` float64 per row fit in scikit-learn's
-    ``working_memory``."""
-    budget = sklearn_get_config()["working_memory"] * 2**20
-    return gen_batches(n_rows, max(1, int(budget // (8 * max(row_width, 1)))))
+def _fit_with_signature_of(cls):
+    """A ``fit`` for ``cls`` with the exact signature of its estimator's ``fit``
+    (so metadata routing sees ``sample_weight`` and every other argument)."""
+    base = next(
+        c for c in cls.__mro__[1:] if "fit" in vars(c) and c is not InfluenceMixin
+    )
+    signature = inspect.signature(base.fit)
+
+    def fit(self, X, y, *args, **kwargs):
+        return _fit_and_keep(self, InfluenceMixin, X, y, args, kwargs)
+
+    fit.__signature__ = signature
+    fit.__doc__ = (
+        f"Fit as :meth:`{base.__module__}.{base.__qualname__}.fit` (same "
+        "arguments) and keep the training data for influence computations.\n\n"
+        "Returns\n-------\nself : object\n"
+    )
+    fit.__qualname__ = f"{cls.__qualname__}.fit"
+    return fit
 
 
 def _merge_top(best, block, index, k):

@@ -1,13 +1,19 @@
-"""The regularized empirical risk of a linear model, composed once for every loss.
+"""The regularized empirical risk of a model, composed once for every loss.
 
-For parameters ``θ = [W.ravel(), b]`` (``W`` of shape ``(n_outputs, n_features)``,
-class-major, ``b`` present only with an intercept) the model predicts
-``raw_i = W x_i + b`` and the objective is
+Every objective here offers one interface (documented on :class:`Objective`);
+the public methods use nothing else. For the linear model with parameters
+``θ = [W.ravel(), b]`` (``W`` of shape ``(n_outputs, n_features)``, class-major,
+``b`` present only with an intercept), ``raw_i = W x_i + b`` and
 
-    F(θ) = Σ_i s_i L(y_i, raw_i) + ½ θᵀ diag(λ) θ,      R(θ) = F(θ) / S,  S = Σ_i s_i.
+    F(θ) = Σ_i s_i L(y_i, raw_i) + Ω(θ),      R(θ) = F(θ) / S,  S = Σ_i s_i,
 
-Per-sample gradients are ``∇_θ L_i = r_i ⊗ [x_i, 1]`` with ``r_i = ∂L/∂raw_i``; the
-Hessian is ``H = (Σ_i s_i [x_i,1][x_i,1]ᵀ ⊗ ∂²L/∂raw_i² + diag(λ)) / S``. Nothing here
+with ``Ω`` a declared :class:`~skinfluence._penalties.Penalty`. Per-sample
+gradients are ``∇_θ L_i = r_i ⊗ [x_i, 1]`` with ``r_i = ∂L/∂raw_i``; the Hessian
+is ``H = (Σ_i s_i [x_i,1][x_i,1]ᵀ ⊗ ∂²L/∂raw_i² + diag(λ)) / S``.
+
+Row structure (Newton removal and diagnostics): row ``i`` enters ``F`` through
+``u_i = J_i θ`` (``J_i`` of shape ``(k, p)``), so it adds ``s_i J_iᵀ ∂L/∂u`` to the
+gradient and ``J_iᵀ D_i J_i`` (``D_i = s_i ∂²L/∂u²``) to the Hessian. Nothing here
 knows about scikit-learn.
 """
 
@@ -26,83 +32,99 @@ def _as_2d_outputs(a):
     return a.reshape(-1, 1) if a.ndim == 1 else a
 
 
-class LinearObjective:
-    """Risk ``R(θ) = (Σ s_i L(y_i, W x_i + b) + ½ θᵀ diag(λ) θ) / Σ s_i``.
+class Objective:
+    """The interface every objective implements, and its declared capabilities.
+
+    Attributes: ``n_samples``, ``n_params``, ``n_outputs`` (columns of the raw
+    prediction), ``sample_weight`` (effective ``s_i``), ``weight_sum`` (``S``),
+    ``penalty`` (:class:`~skinfluence._penalties.Penalty`), ``loss``.
+
+    Methods: ``raw_prediction``, ``loss_values``, ``sample_gradients``,
+    ``influence_gradients``, ``influence_gradient_product``, ``gradient``,
+    ``hessian``, ``hessian_dot``, ``hessian_diagonal``, ``null_directions``,
+    ``output_jacobian`` (gradients of outputs of the raw prediction),
+    ``row_jacobian``, ``row_curvature``, ``row_residuals`` (the row structure),
+    ``dispersion`` and ``deleted_dispersion``.
+    """
+
+    #: ``influence_perturbation`` needs ``∇_x ∇_θ L`` (features enter only via ``raw``)
+    feature_perturbation = False
+
+    def influence_gradients(self, theta, rows=None):
+        """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``: ``∇L_i`` plus the penalty's
+        weight derivative (Koh & Liang's eq. 3 when the penalty is fixed)."""
+        X, Y = self._rows_data(rows)
+        G = self.sample_gradients(theta, X, Y)
+        share = self.penalty.weight_derivative(theta, self.weight_sum)
+        return G if not share.any() else as_dense(G) + share
+
+    def influence_gradient_product(self, theta, A, rows=slice(None)):
+        """``G A`` for ``G`` the influence gradients of ``rows``, shape (rows, m)."""
+        rows = np.arange(self.n_samples)[rows]
+        G = as_dense(self.influence_gradients(theta, rows))
+        return G @ np.asarray(A, dtype=np.float64)
+
+    def loss_values_at(self, thetas, X, Y):
+        """``L(z_j, θ_c)`` for many parameter vectors (columns of ``thetas``): (m, c)."""
+        return np.column_stack([self.loss_values(t, X, Y) for t in thetas.T])
+
+    def dispersion(self, theta, dof):
+        """The loss's dispersion ``φ`` at ``θ`` (``None``: not a likelihood)."""
+        raw = self.raw_prediction(theta)
+        return self.loss.dispersion(self.Y, raw, self.sample_weight, dof)
+
+    def deleted_dispersion(self, theta, dof, leverage):
+        """``φ₍ᵢ₎`` of each row (the loss's Gaussian formula, else ``φ``)."""
+        raw = self.raw_prediction(theta)
+        return self.loss.deleted_dispersion(
+            self.Y, raw, self.sample_weight, dof, leverage
+        )
+
+    def _rows_data(self, rows):
+        if rows is None:
+            return self.X, self.Y
+        return self.X[rows], self.Y[rows]
+
+    def _data(self, X, Y):
+        if X is None:
+            return self.X, self.Y
+        return X, _as_2d_outputs(Y)
+
+
+class LinearObjective(Objective):
+    """Risk ``R(θ) = (Σ s_i L(y_i, W x_i + b) + Ω(θ)) / Σ s_i``.
 
     Parameters
     ----------
-    loss : loss object
-        Per-sample loss on the raw prediction (see :mod:`skinfluence._losses`).
+    loss : :class:`~skinfluence._losses.Loss`
     X : ndarray or CSR matrix of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs)
         Targets in the loss's encoding.
     sample_weight : ndarray of shape (n_samples,)
         Effective weights ``s_i`` (sample weight times class weight), ``> 0`` in sum.
-    penalty : ndarray of shape (n_params,)
-        Diagonal ``λ`` of the quadratic penalty, in parameter order.
+    penalty : :class:`~skinfluence._penalties.Penalty`
     fit_intercept : bool
-    penalty_per_weight : bool, default=False
-        True when the estimator's penalty is proportional to ``S`` (it minimizes
-        a weighted *mean* loss plus a fixed penalty, as scikit-learn's GLMs do):
-        ``penalty`` is then ``S`` times the mean-form penalty, and changing one
-        weight also changes the penalty's relative strength.
-    linear_penalty : ndarray of shape (n_params,), default=None
-        A term ``cᵀθ`` added to ``F`` (an L1 penalty restricted to coefficients
-        of fixed sign, ``c = λ₁ sign(θ)``); it has no curvature. Scaled like
-        ``penalty`` when ``penalty_per_weight``.
     """
 
-    def __init__(
-        self,
-        loss,
-        X,
-        Y,
-        sample_weight,
-        penalty,
-        fit_intercept,
-        penalty_per_weight=False,
-        linear_penalty=None,
-    ):
+    feature_perturbation = True
+
+    def __init__(self, loss, X, Y, sample_weight, penalty, fit_intercept):
         self.loss = loss
         self.X = X
         self.Y = _as_2d_outputs(Y)
         self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        self.penalty = np.asarray(penalty, dtype=np.float64)
+        self.penalty = penalty
         self.fit_intercept = bool(fit_intercept)
-        self.penalty_per_weight = bool(penalty_per_weight)
         self.n_samples, self.n_features = X.shape
         self.n_outputs = loss.n_outputs
         self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
         self.weight_sum = float(self.sample_weight.sum())
         if not self.weight_sum > 0:
             raise ValueError("The sum of the effective sample weights must be > 0.")
-        if self.penalty.shape != (self.n_params,):
+        if penalty.n_params != self.n_params:
             raise ValueError(
-                f"penalty has shape {self.penalty.shape}, expected ({self.n_params},)."
+                f"penalty has {penalty.n_params} entries, expected {self.n_params}."
             )
-        self.linear_penalty = (
-            np.zeros(self.n_params)
-            if linear_penalty is None
-            else np.asarray(linear_penalty, dtype=np.float64).reshape(self.n_params)
-        )
-
-    def with_weights(self, sample_weight):
-        """The same objective with other effective weights (penalty rescaled if
-        it is proportional to the total weight)."""
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        scale = (
-            sample_weight.sum() / self.weight_sum if self.penalty_per_weight else 1.0
-        )
-        return LinearObjective(
-            self.loss,
-            self.X,
-            self.Y,
-            sample_weight,
-            self.penalty * scale,
-            self.fit_intercept,
-            self.penalty_per_weight,
-            linear_penalty=self.linear_penalty * scale,
-        )
 
     # -- parameter layout -------------------------------------------------------
     def unpack(self, theta):
@@ -125,6 +147,16 @@ class LinearObjective:
         X, Y = self._data(X, Y)
         return self.loss.loss(Y, self.raw_prediction(theta, X))
 
+    def loss_values_at(self, thetas, X, Y):
+        """``L(z_j, θ_c)`` for many ``θ_c`` (columns), through one product: (m, c)."""
+        Y = _as_2d_outputs(Y)
+        W, b = self.unpack(thetas)  # (K, d, c), (K, c)
+        K, d, c = W.shape
+        m = X.shape[0]
+        raw = np.asarray(X @ W.transpose(1, 0, 2).reshape(d, K * c)).reshape(m, K, c)
+        raw = (raw + b[None]).transpose(0, 2, 1).reshape(m * c, K)
+        return self.loss.loss(np.repeat(Y, c, axis=0), raw).reshape(m, c)
+
     def residuals(self, theta, X=None, Y=None):
         """``r_i = ∂L/∂raw_i``, shape (n, n_outputs)."""
         X, Y = self._data(X, Y)
@@ -133,32 +165,10 @@ class LinearObjective:
     def sample_gradients(self, theta, X=None, Y=None):
         """Matrix of ``∇_θ L(z_i, θ)``, shape (n, n_params); CSR when ``X`` is sparse."""
         X, Y = self._data(X, Y)
-        return self._expand(X, self.residuals(theta, X, Y))
-
-    def influence_gradients(self, theta, rows=None):
-        """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``, shape (n, n_params).
-
-        Differentiating the stationarity condition ``∇F(θ̂) = 0`` in ``s_i`` gives
-        ``g_i = ∇L(z_i, θ̂)`` when the penalty does not depend on the weights (Koh
-        & Liang's eq. 3), and ``g_i = ∇L(z_i, θ̂) + diag(λ) θ̂ / S`` when it is
-        proportional to ``S`` (``penalty_per_weight``, design notes section 1),
-        plus ``c / S`` for a linear term ``cᵀθ``.
-        """
-        X, Y = (self.X, self.Y) if rows is None else (self.X[rows], self.Y[rows])
-        G = self.sample_gradients(theta, X, Y)
-        if not self.penalty_per_weight:
-            return G
-        G = as_dense(G)
-        return G + self._penalty_share(theta)
-
-    def _penalty_share(self, theta):
-        if not self.penalty_per_weight:
-            return np.zeros(self.n_params)
-        return (self.penalty * theta + self.linear_penalty) / self.weight_sum
+        return self.expand(X, self.residuals(theta, X, Y))
 
     def influence_gradient_product(self, theta, A, rows=slice(None)):
-        """``G A`` for ``G`` the influence gradients of ``rows`` and ``A`` of shape
-        (n_params, m), without forming ``G``: ``Σ_k r_ik ([x_i, 1] · A_k)``."""
+        """``G A`` without forming ``G``: ``Σ_k r_ik ([x_i, 1] · A_k)``."""
         A = np.asarray(A, dtype=np.float64)
         X, Y = self.X[rows], self.Y[rows]
         R = self.loss.gradient(Y, self.raw_prediction(theta, X))
@@ -170,13 +180,14 @@ class LinearObjective:
         else:
             # one (rows, p) @ (p, m) product, computed as (Aᵀ Gᵀ)ᵀ so that the
             # (m, rows) transpose callers store is C-contiguous
-            out = (A.T @ self._expand(X, R).T).T
-        if self.penalty_per_weight:
-            out += self._penalty_share(theta) @ A
+            out = (A.T @ self.expand(X, R).T).T
+        share = self.penalty.weight_derivative(theta, self.weight_sum)
+        if share.any():
+            out += share @ A
         return out
 
-    def _expand(self, X, R):
-        """Rows ``r_i ⊗ [x_i, 1]`` in parameter order."""
+    def expand(self, X, R):
+        """Rows ``r_i ⊗ [x_i, 1]`` in parameter order (CSR when ``X`` is sparse)."""
         if sp.issparse(X):
             blocks = [sp.diags(R[:, k]) @ X for k in range(self.n_outputs)]
             if self.fit_intercept:
@@ -190,10 +201,34 @@ class LinearObjective:
             out[:, K * d :] = R
         return out
 
-    def _data(self, X, Y):
-        if X is None:
-            return self.X, self.Y
-        return X, _as_2d_outputs(Y)
+    def output_jacobian(self, X, D):
+        """Gradients in ``θ`` of outputs with ``∂out_k/∂raw = D[:, k]``: (n, m, p)."""
+        return np.stack(
+            [as_dense(self.expand(X, D[:, k, :])) for k in range(D.shape[1])], axis=1
+        )
+
+    # -- row structure: u_i = raw_i = J_i θ ---------------------------------------
+    def row_jacobian(self, rows):
+        """``J_i`` of the given rows, (b, K, p): row k is ``e_k ⊗ [x_i, 1]``."""
+        X = self.X[rows]
+        K = self.n_outputs
+        J = np.empty((X.shape[0], K, self.n_params))
+        for k in range(K):
+            unit = np.zeros((X.shape[0], K))
+            unit[:, k] = 1.0
+            J[:, k, :] = as_dense(self.expand(X, unit))
+        return J
+
+    def row_curvature(self, theta, rows):
+        """``D_i = s_i ∂²L/∂raw²`` of the given rows, (b, K, K)."""
+        raw = self.raw_prediction(theta, self.X[rows])
+        D = self.loss.hessian_blocks(self.Y[rows], raw)
+        return D * self.sample_weight[rows, None, None]
+
+    def row_residuals(self, theta, rows):
+        """``ρ_i = s_i ∂L/∂raw_i`` of the given rows, (b, K)."""
+        R = self.residuals(theta, self.X[rows], self.Y[rows])
+        return self.sample_weight[rows, None] * R
 
     # -- model-level quantities -------------------------------------------------
     def gradient(self, theta):
@@ -202,8 +237,7 @@ class LinearObjective:
         parts = [np.asarray(self.X.T @ R).T.ravel()]
         if self.fit_intercept:
             parts.append(R.sum(axis=0))
-        penalty = self.penalty * theta + self.linear_penalty
-        return (np.concatenate(parts) + penalty) / self.weight_sum
+        return (np.concatenate(parts) + self.penalty.gradient(theta)) / self.weight_sum
 
     def hessian(self, theta):
         """Dense ``H = ∇²R(θ)``, shape (n_params, n_params)."""
@@ -224,7 +258,7 @@ class LinearObjective:
                 idx_k, idx_o = self._block_index(k), self._block_index(out)
                 H[np.ix_(idx_k, idx_o)] = gram
                 H[np.ix_(idx_o, idx_k)] = gram.T
-        H[np.diag_indices_from(H)] += self.penalty
+        H[np.diag_indices_from(H)] += self.penalty.l2
         return H / self.weight_sum
 
     def _weighted_grams(self, W):
@@ -256,13 +290,8 @@ class LinearObjective:
 
     def _weighted_gram(self, X, w):
         """``[X, 1]ᵀ diag(w) [X, 1]`` as a dense array."""
-        if sp.issparse(X):
-            XtWX = (X.T @ sp.diags(w) @ X).toarray()
-            Xtw = np.asarray(X.T @ w).ravel()
-        else:
-            Xw = X * w[:, None]
-            XtWX = X.T @ Xw
-            Xtw = Xw.sum(axis=0)
+        XtWX = (X.T @ sp.diags(w) @ X).toarray()
+        Xtw = np.asarray(X.T @ w).ravel()
         if not self.fit_intercept:
             return XtWX
         d = self.n_features
@@ -305,7 +334,7 @@ class LinearObjective:
         out[: K * d] = parts[0].transpose(2, 0, 1).reshape(K * d, m)
         if self.fit_intercept:
             out[K * d :] = R.sum(axis=0).T
-        out += self.penalty[:, None] * V
+        out += self.penalty.l2[:, None] * V
         out /= self.weight_sum
         return out[:, 0] if one else out
 
@@ -322,7 +351,7 @@ class LinearObjective:
             diag[k * d : (k + 1) * d] = np.asarray(X2.T @ w).ravel()
             if self.fit_intercept:
                 diag[K * d + k] = w.sum()
-        return (diag + self.penalty) / self.weight_sum
+        return (diag + self.penalty.l2) / self.weight_sum
 
     def null_directions(self):
         """Orthonormal directions along which ``R`` is exactly flat, shape (n_params, r).
@@ -332,7 +361,7 @@ class LinearObjective:
         for each feature, every class's coefficient together, leaves the data term
         unchanged; such a direction is null when the penalty does not act on it.
         """
-        if not getattr(self.loss, "shift_invariant", False):
+        if not self.loss.shift_invariant:
             return np.zeros((self.n_params, 0))
         K, d = self.n_outputs, self.n_features
         candidates = [j + d * np.arange(K) for j in range(d)]
@@ -340,31 +369,29 @@ class LinearObjective:
             candidates.append(K * d + np.arange(K))
         dirs = []
         for idx in candidates:
-            if np.all(self.penalty[idx] == 0):
+            if np.all(self.penalty.l2[idx] == 0) and np.all(self.penalty.l1[idx] == 0):
                 v = np.zeros(self.n_params)
                 v[idx] = 1.0 / np.sqrt(K)
                 dirs.append(v)
         return np.column_stack(dirs) if dirs else np.zeros((self.n_params, 0))
 
+    def feature_derivative_apply(self, theta, A):
+        """``Aᵀ ∇_x∇_θ L(z_i)`` for one direction ``A`` in θ: (n_train, n_features).
 
-class MatrixObjectiveMixin:
-    """The matrix-free methods the mixin uses, from explicit matrices: for
-    objectives without the ``raw = W x + b`` structure (few parameters)."""
-
-    n_outputs = 1
-
-    def influence_gradient_product(self, theta, A, rows=slice(None)):
-        G = self.influence_gradients(theta)[rows]
-        return np.asarray(G @ np.asarray(A, dtype=np.float64))
-
-    def hessian_dot(self, theta, V):
-        return self.hessian(theta) @ V
-
-    def hessian_diagonal(self, theta):
-        return np.diag(self.hessian(theta)).copy()
+        With ``r = ∂L/∂raw`` and ``Λ = ∂²L/∂raw²`` the per-sample gradient is
+        ``r ⊗ [x, 1]``; its derivative in ``x`` sends ``a = (A_W, c)`` to
+        ``(Λ (A_W x + c))ᵀ W + rᵀ A_W``: the change of ``r`` through ``raw``, then
+        the ``x`` inside ``r ⊗ x``.
+        """
+        A_coef, c = self.unpack(A)
+        W, _ = self.unpack(theta)
+        raw = self.raw_prediction(theta)
+        U = np.asarray(self.X @ A_coef.T) + c
+        R = self.residuals(theta)
+        return self.loss.hessian_apply(self.Y, raw, U) @ W + R @ A_coef
 
 
-class ActiveSetObjective(MatrixObjectiveMixin):
+class ActiveSetObjective(Objective):
     """A :class:`LinearObjective` on some coordinates of ``θ``, the others frozen.
 
     For L1 penalties: on the coefficients that are nonzero at the fit (the
@@ -374,20 +401,28 @@ class ActiveSetObjective(MatrixObjectiveMixin):
     the identity on the frozen ones, so influences there are exactly zero.
     """
 
+    feature_perturbation = True
+
     def __init__(self, inner, keep, n_params, columns):
         self.inner = inner
         self.keep = np.asarray(keep)
         self.columns = np.asarray(columns)
         self.n_params = n_params
+        self.n_features = n_params - inner.n_params + inner.n_features
+        self.loss = inner.loss
+        self.n_outputs = inner.n_outputs
         self.n_samples = inner.n_samples
         self.sample_weight = inner.sample_weight
         self.weight_sum = inner.weight_sum
-        self.Y = inner.Y
+        self.X, self.Y = inner.X, inner.Y
+        l2, l1 = np.zeros(n_params), np.zeros(n_params)
+        l2[self.keep], l1[self.keep] = inner.penalty.l2, inner.penalty.l1
+        self.penalty = type(inner.penalty)(l2, l1, inner.penalty.scaling)
 
     def _X(self, X):
         return None if X is None else X[:, self.columns]
 
-    def _embed_rows(self, G):
+    def _embed(self, G):
         G = as_dense(G)
         out = np.zeros(G.shape[:-1] + (self.n_params,))
         out[..., self.keep] = G
@@ -400,32 +435,69 @@ class ActiveSetObjective(MatrixObjectiveMixin):
         return self.inner.loss_values(theta[self.keep], self._X(X), Y)
 
     def sample_gradients(self, theta, X=None, Y=None):
-        return self._embed_rows(
-            self.inner.sample_gradients(theta[self.keep], self._X(X), Y)
-        )
+        return self._embed(self.inner.sample_gradients(theta[self.keep], self._X(X), Y))
+
+    def loss_values_at(self, thetas, X, Y):
+        return self.inner.loss_values_at(thetas[self.keep], self._X(X), Y)
 
     def influence_gradients(self, theta, rows=None):
-        inner = self.inner.influence_gradients(theta[self.keep], rows)
-        return self._embed_rows(inner)
+        return self._embed(self.inner.influence_gradients(theta[self.keep], rows))
 
-    @property
-    def penalty_per_weight(self):
-        return self.inner.penalty_per_weight
+    def influence_gradient_product(self, theta, A, rows=slice(None)):
+        A = np.asarray(A, dtype=np.float64)
+        return self.inner.influence_gradient_product(
+            theta[self.keep], A[self.keep], rows
+        )
 
-    def with_weights(self, sample_weight):
-        inner = self.inner.with_weights(sample_weight)
-        return ActiveSetObjective(inner, self.keep, self.n_params, self.columns)
+    def output_jacobian(self, X, D):
+        return self._embed(self.inner.output_jacobian(X[:, self.columns], D))
+
+    def row_jacobian(self, rows):
+        return self._embed(self.inner.row_jacobian(rows))
+
+    def row_curvature(self, theta, rows):
+        return self.inner.row_curvature(theta[self.keep], rows)
+
+    def row_residuals(self, theta, rows):
+        return self.inner.row_residuals(theta[self.keep], rows)
 
     def gradient(self, theta):
-        return self._embed_rows(self.inner.gradient(theta[self.keep]))
+        return self._embed(self.inner.gradient(theta[self.keep]))
 
     def hessian(self, theta):
         H = np.eye(self.n_params)
         H[np.ix_(self.keep, self.keep)] = self.inner.hessian(theta[self.keep])
         return H
 
+    def hessian_dot(self, theta, V):
+        V = np.asarray(V, dtype=np.float64)
+        out = V.copy()
+        out[self.keep] = self.inner.hessian_dot(theta[self.keep], V[self.keep])
+        return out
+
+    def hessian_diagonal(self, theta):
+        out = np.ones(self.n_params)
+        out[self.keep] = self.inner.hessian_diagonal(theta[self.keep])
+        return out
+
     def null_directions(self):
         V = self.inner.null_directions()
         out = np.zeros((self.n_params, V.shape[1]))
         out[self.keep] = V
+        return out
+
+    def dispersion(self, theta, dof):
+        return self.inner.dispersion(theta[self.keep], dof)
+
+    def deleted_dispersion(self, theta, dof, leverage):
+        return self.inner.deleted_dispersion(theta[self.keep], dof, leverage)
+
+    def feature_derivative_apply(self, theta, A):
+        """Inactive features have zero coefficients and frozen influence: their
+        columns are zero; the active ones follow :class:`LinearObjective`."""
+        A = np.asarray(A, dtype=np.float64)
+        out = np.zeros((self.n_samples, self.n_features))
+        out[:, self.columns] = self.inner.feature_derivative_apply(
+            theta[self.keep], A[self.keep]
+        )
         return out

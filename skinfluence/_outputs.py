@@ -12,137 +12,31 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.special import expit, softmax
-from sklearn.base import is_classifier
-from sklearn.utils.validation import validate_data
-
-from ._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
-from ._objective import LinearObjective, as_dense
-
-RESPONSE_METHODS = ("auto", "predict", "predict_proba", "decision_function")
 
 #: default memory limit of :func:`influence_perturbation`'s result, in bytes
 MAX_BYTES = 1e9
 
 
-def _validate_X(estimator, X):
-    return validate_data(
-        estimator, X, reset=False, accept_sparse="csr", dtype=np.float64
-    )
+def output_jacobian(fitted, X, response_method):
+    """Outputs of a response method at ``X`` and their gradients in ``θ``.
 
-
-def _encode_test_targets(adapter, X, y):
-    if y is None:
-        y = adapter.default_targets(X)
-    elif len(y) != X.shape[0]:
-        raise ValueError(f"y_test has {len(y)} rows but X_test has {X.shape[0]}.")
-    return adapter.encode_targets(y)
-
-
-# -- outputs as functions of the raw prediction ----------------------------------
-def _resolve_response_method(estimator, response_method):
-    name = type(estimator).__name__
-    if response_method not in RESPONSE_METHODS:
-        raise ValueError(
-            f"response_method must be one of {RESPONSE_METHODS}, "
-            f"got {response_method!r}."
-        )
-    classifier = is_classifier(estimator)
-    if response_method == "auto":
-        if not classifier:
-            return "predict"
-        if hasattr(estimator, "predict_proba"):
-            return "predict_proba"
-        return "decision_function"
-    if response_method == "predict" and classifier:
-        raise ValueError(
-            f"{name}.predict returns class labels, which do not change smoothly "
-            "with the parameters; use response_method='predict_proba' or "
-            "'decision_function'."
-        )
-    if not hasattr(estimator, response_method):
-        raise ValueError(f"{name} has no {response_method} method.")
-    return response_method
-
-
-def output_derivatives(loss, raw, method):
-    """Outputs of a response method and their derivatives on the raw prediction.
-
-    Parameters
-    ----------
-    loss : loss object of the fitted model (decides the link)
-    raw : ndarray of shape (n, K)
-        Raw prediction ``W x + b``.
-    method : {"predict", "predict_proba", "decision_function"}
-
-    Returns
-    -------
-    values : ndarray of shape (n, m)
-        The outputs, columns as scikit-learn returns them.
-    D : ndarray of shape (n, m, K)
-        ``D[j, k, c] = ∂ values[j, k] / ∂ raw[j, c]``.
+    Returns ``(name, values (n, m), J (n, m, n_params))``: the response declared
+    by the estimator's adapter maps the raw prediction to the outputs, and the
+    objective composes its Jacobian ``∂out/∂raw`` with the model (``⊗ [x, 1]``).
     """
-    n, K = raw.shape
-    identity = np.broadcast_to(np.eye(K), (n, K, K))
-    if method == "decision_function":
-        return raw, identity
-    if method == "predict":
-        if not isinstance(loss, SquaredError):
-            raise NotImplementedError(
-                f"influence on predict is implemented for squared-error models, "
-                f"not for {type(loss).__name__}."
-            )
-        return raw, identity
-    if isinstance(loss, BinaryLogLoss):
-        p = expit(raw[:, 0])
-        dp = p * (1.0 - p)
-        return np.column_stack([1.0 - p, p]), np.stack([-dp, dp], axis=1)[:, :, None]
-    if isinstance(loss, MultinomialLogLoss):
-        P = softmax(raw, axis=1)
-        # ∂P_k/∂raw_c = P_k (δ_kc − P_c)
-        return P, P[:, :, None] * (np.eye(K)[None] - P[:, None, :])
-    raise NotImplementedError(
-        f"predict_proba is not implemented for {type(loss).__name__}."
-    )
-
-
-def output_jacobian(objective, X, D):
-    """Gradients in ``θ`` of every output, shape (n, m, n_params).
-
-    An output with ``∂/∂raw = D[j, k]`` has gradient ``D[j, k] ⊗ [x_j, 1]``.
-    """
-    return np.stack(
-        [as_dense(objective._expand(X, D[:, k, :])) for k in range(D.shape[1])],
-        axis=1,
-    )
+    name, response = fitted.response(response_method)
+    values, D = response(fitted.objective.raw_prediction(fitted.theta, X))
+    return name, values, fitted.objective.output_jacobian(X, D)
 
 
 # -- 1. influence on predictions -------------------------------------------------
-def _linear_core(estimator, what):
-    """The core of a model whose objective has the ``raw = W x + b`` structure."""
-    core = estimator._core()
-    if not isinstance(core["objective"], LinearObjective):
-        raise NotImplementedError(
-            f"{type(estimator).__name__}: {what} is implemented for linear models "
-            "with θ = [coef_, intercept_] on all features (not for the Huber scale "
-            "or an L1 active set)."
-        )
-    return core
-
-
 def influence_prediction(estimator, X_test, response_method="auto"):
     """``∇f(x_test)ᵀ influence_params_[i]`` for every test output; see the mixin."""
-    core = _linear_core(estimator, "influence on predictions")
-    X = _validate_X(estimator, X_test)
-    method = _resolve_response_method(estimator, response_method)
-    objective, theta = core["objective"], core["theta"]
-    _, D = output_derivatives(
-        objective.loss, objective.raw_prediction(theta, X), method
-    )
-    J = output_jacobian(objective, X, D)
+    fitted = estimator.influence_state()
+    X = fitted.validate_X(X_test)
+    _, _, J = output_jacobian(fitted, X, response_method)
     n_test, m, p = J.shape
-    A = core["solver"].solve(J.reshape(n_test * m, p).T)  # H⁻¹ ∇f, (p, n_test·m)
-    out = -estimator._train_gradient_product(A).T.reshape(n_test, m, -1)
+    out = fitted.influence_on(J.reshape(n_test * m, p).T).reshape(n_test, m, -1)
     return out[:, 0, :] if m == 1 else out
 
 
@@ -166,8 +60,8 @@ def central_difference_gradient(func, theta):
 
 def influence_statistic(estimator, func, grad=None):
     """``∇f(θ̂)ᵀ influence_params_[i]`` for a scalar ``f``; see the mixin."""
-    core = estimator._core()
-    theta = core["theta"]
+    fitted = estimator.influence_state()
+    theta = fitted.theta
     if grad is None:
         grad = getattr(func, "gradient", None)
     if grad is None:
@@ -186,7 +80,7 @@ def influence_statistic(estimator, func, grad=None):
                 f"grad returned shape {g.shape}; the parameters have shape "
                 f"{theta.shape} (θ = [coef_.ravel(), intercept_])."
             )
-    return -estimator._train_gradient_product(core["solver"].solve(g)).ravel()
+    return fitted.influence_on(g[:, None]).ravel()
 
 
 class ParameterFunction:
@@ -211,12 +105,11 @@ class ParameterFunction:
 
 class _MeanLoss(ParameterFunction):
     def __init__(self, estimator, X_test, y_test):
-        core = estimator._core()
-        self._objective = core["objective"]
-        self._X = _validate_X(estimator, X_test)
-        self._Y = _encode_test_targets(core["adapter"], self._X, y_test)
+        fitted = estimator.influence_state()
+        self._objective = fitted.objective
+        self._X, self._Y = fitted.test_data(X_test, y_test)
         self.description = f"mean loss of {self._X.shape[0]} test rows"
-        self.value_ = self(core["theta"])
+        self.value_ = self(fitted.theta)
 
     def _value_and_gradient(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
@@ -227,12 +120,12 @@ class _MeanLoss(ParameterFunction):
 
 class _PredictionGap(ParameterFunction):
     def __init__(self, estimator, X_a, X_b, response_method, output):
-        core = estimator._core()
-        self._objective = core["objective"]
-        self._method = _resolve_response_method(estimator, response_method)
-        self._X_a = _validate_X(estimator, X_a)
-        self._X_b = _validate_X(estimator, X_b)
-        values, _ = self._mean_output(core["theta"], self._X_a)
+        fitted = estimator.influence_state()
+        self._objective = fitted.objective
+        self._method, self._response = fitted.response(response_method)
+        self._X_a = fitted.validate_X(X_a)
+        self._X_b = fitted.validate_X(X_b)
+        values, _ = self._mean_output(fitted.theta, self._X_a)
         m = values.size
         if output is None:
             if m == 1:
@@ -253,15 +146,12 @@ class _PredictionGap(ParameterFunction):
             f"mean {self._method}[:, {self.output}] of {self._X_a.shape[0]} rows "
             f"minus that of {self._X_b.shape[0]} rows"
         )
-        self.value_ = self(core["theta"])
+        self.value_ = self(fitted.theta)
 
     def _mean_output(self, theta, X):
         obj = self._objective
-        values, D = output_derivatives(
-            obj.loss, obj.raw_prediction(theta, X), self._method
-        )
-        J = output_jacobian(obj, X, D)
-        return values.mean(axis=0), J.mean(axis=0)
+        values, D = self._response(obj.raw_prediction(theta, X))
+        return values.mean(axis=0), obj.output_jacobian(X, D).mean(axis=0)
 
     def _value_and_gradient(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
@@ -355,9 +245,17 @@ def influence_perturbation(estimator, X_test, y_test=None, max_bytes=MAX_BYTES):
     parameter space to ``aᵀ ∇_x∇_θ L = (Λ (A x + c))ᵀ W + rᵀ A``: the first term
     is the change of ``r`` through ``η``, the second the ``x`` inside ``r ⊗ x``.
     """
-    core = _linear_core(estimator, "influence of feature perturbations")
-    objective, theta = core["objective"], core["theta"]
-    X = _validate_X(estimator, X_test)
+    fitted = estimator.influence_state()
+    objective = fitted.objective
+    if not objective.feature_perturbation:
+        raise NotImplementedError(
+            f"{type(estimator).__name__}: influence_perturbation needs ∇_x∇_θ L of "
+            "a model whose features enter only through the raw prediction; "
+            f"{type(objective).__name__} also has parameters the features do not "
+            "multiply (the Huber scale), whose cross derivatives are not "
+            "implemented."
+        )
+    X, Y = fitted.test_data(X_test, y_test)
     n_test, n_train, d = X.shape[0], objective.n_samples, objective.n_features
     size = 8.0 * n_test * n_train * d
     if size > max_bytes:
@@ -367,16 +265,8 @@ def influence_perturbation(estimator, X_test, y_test=None, max_bytes=MAX_BYTES):
             f"more than max_bytes={max_bytes:.3g}. Pass fewer test rows, or raise "
             "max_bytes if the memory is there."
         )
-    Y = _encode_test_targets(core["adapter"], X, y_test)
-    G_test = as_dense(objective.sample_gradients(theta, X, Y))
-    A = core["solver"].solve(G_test.T)  # H⁻¹ ∇L(z_test_j), (p, n_test)
-    W, _ = objective.unpack(theta)
-    X_train = objective.X
-    raw = objective.raw_prediction(theta)
-    R = objective.residuals(theta)
+    A = fitted.solve(fitted.test_gradients(X, Y).T)  # H⁻¹ ∇L(z_test_j), (p, n_test)
     out = np.empty((n_test, n_train, d))
     for j in range(n_test):
-        A_coef, c = objective.unpack(A[:, j])
-        U = np.asarray(X_train @ A_coef.T) + c  # (A x_i + c), (n_train, K)
-        out[j] = -(objective.loss.hessian_apply(objective.Y, raw, U) @ W + R @ A_coef)
+        out[j] = -objective.feature_derivative_apply(fitted.theta, A[:, j])
     return out

@@ -35,8 +35,7 @@ def _test_point(X_test, y_test):
 
 def _removal_scale(estimator):
     """``s_i / S`` for each training row: removing row ``i`` is ``ε = -s_i/S``."""
-    objective = estimator._core()["objective"]
-    return objective.sample_weight / objective.weight_sum
+    return estimator.influence_state().removal_shares()
 
 
 class LeaveOneOutDisplay:
@@ -159,7 +158,7 @@ class LeaveOneOutDisplay:
         display : LeaveOneOutDisplay
         """
         X, y = _test_point(X_test, y_test)
-        n = estimator._core()["objective"].n_samples
+        n = estimator.influence_state().n_samples
         n_rows = X_train.shape[0] if hasattr(X_train, "shape") else len(X_train)
         if n_rows != n:
             raise ValueError(
@@ -177,9 +176,10 @@ class LeaveOneOutDisplay:
             indices=idx,
             n_jobs=n_jobs,
         )
-        core = estimator._core()
-        objective, Y = core["objective"], core["adapter"].encode_targets(y)
-        base = objective.loss_values(core["theta"], X, Y).sum()
+        fitted = estimator.influence_state()
+        X, Y = fitted.test_data(X, y)
+        objective = fitted.objective
+        base = objective.loss_values(fitted.theta, X, Y).sum()
         actual = np.array([objective.loss_values(t, X, Y).sum() - base for t in params])
         return cls(predicted, actual).plot(ax=ax)
 
@@ -406,9 +406,9 @@ class TopInfluenceDisplay:
         influence = estimator.influence_loss(X, y)[0]
         images = None
         if image_shape is not None:
-            images = estimator._influence_X
+            images = estimator.influence_state().data.X
             images = images.toarray() if hasattr(images, "toarray") else images
-        labels = estimator._influence_y
+        labels = estimator.influence_state().data.y
         labels = labels if np.ndim(labels) == 1 else None
         return cls(
             influence,

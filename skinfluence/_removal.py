@@ -1,131 +1,128 @@
 """One exact Newton step on the objective without some rows (Woodbury), batched.
 
 Write the sum-form objective's Hessian ``A = S H`` and gradient ``q = S ∇R(θ̂)``.
-Row ``i`` enters the model through ``raw_i = J_i θ`` (``J_i`` of shape (K, p)); its
-weighted data term contributes ``s_i J_iᵀ r_i`` to the gradient and
-``J_iᵀ D_i J_i`` (``D_i = s_i ∂²L/∂raw²``) to the Hessian. Removing a set of rows
-``I`` (stacked: ``J``, ``D`` block-diagonal, ``ρ = [s_i r_i]``) and taking one
-Newton step from ``θ̂`` gives, with ``c = A⁻¹q``, ``Y = A⁻¹Jᵀ``, ``P = J Y``:
+Row ``i`` enters the objective through ``u_i = J_i θ`` (``J_i`` of shape (k, p),
+see :mod:`skinfluence._objective`); it contributes ``J_iᵀ ρ_i`` to the gradient
+(``ρ_i = s_i ∂L/∂u``) and ``J_iᵀ D_i J_i`` (``D_i = s_i ∂²L/∂u²``) to the Hessian.
+Removing a set of rows ``I`` also scales a penalty that depends on the rows by
+``1 − δ`` (:meth:`~skinfluence._penalties.Penalty.removal_fraction`), so the
+objective without them has Hessian ``B − JᵀDJ`` and gradient ``q̃ − Jᵀρ`` with
+``B = A − δ Λ`` (``Λ = diag(λ₂)``) and ``q̃ = q − δ ∇Ω(θ̂)``. With ``c = B⁻¹q̃``,
+``Y = B⁻¹Jᵀ``, ``P = J Y``, one Newton step from ``θ̂`` is
 
     θ' − θ̂ = −c + Y (ρ − z),      z = (I − D P)⁻¹ D (J c − P ρ)
 
-(the Sherman–Morrison–Woodbury identity for ``(A − Jᵀ D J)⁻¹``, written so that
-``D`` need not be invertible: the multinomial ``D_i`` is singular). ``−c`` is the
-step the full objective itself asks for (zero at an exact minimum, Koh & Liang's
-appendix B); ``Y (ρ − z)`` is the part due to the removed rows. For one row of a
-single-output model, ``D P`` is the generalized leverage ``h_ii`` and the part is
-the first-order change divided by ``1 − h_ii``; for squared error it is exact.
+(the Sherman–Morrison–Woodbury identity for ``(B − Jᵀ D J)⁻¹``, written so that
+``D`` need not be invertible: the multinomial ``D_i`` is singular). For a fixed
+penalty ``−c`` is the step the full objective itself asks for (``newton_step_``,
+zero at an exact minimum, Koh & Liang's appendix B) and ``Y (ρ − z)`` is the
+part due to the removed rows. For one row of a single-output model ``D P`` is
+the generalized leverage ``h_ii`` and that part is the first-order change
+divided by ``1 − h_ii``; for squared error the step is exact. Every ``B`` is
+solved from one factorization (:meth:`DenseHessianSolver.solve_shifted`).
 """
 
 import copy
 
 import numpy as np
-from sklearn import get_config
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing, gen_batches
 
-from ._objective import LinearObjective, as_dense
-from ._solvers import DenseHessianSolver
+from ._state import InfluenceState, row_batches
 
 
-def _design_rows(objective, rows):
-    """``J_i`` for the given rows, shape (len(rows), K, p): row k is ``e_k ⊗ [x_i, 1]``."""
-    X = objective.X[rows]
-    K = objective.n_outputs
-    J = np.empty((len(rows), K, objective.n_params))
-    for k in range(K):
-        unit = np.zeros((len(rows), K))
-        unit[:, k] = 1.0
-        G = objective._expand(X, unit)
-        J[:, k, :] = as_dense(G)
-    return J
+def newton_steps(fitted, J, D, rho, delta):
+    """``θ' − θ̂`` for each block of removed rows, and the Woodbury pieces.
+
+    ``J`` (b, k, p), ``D`` (b, k, k), ``rho`` (b, k), ``delta`` (b,): one block
+    per independent removal.
+    """
+    objective, solver = fitted.objective, fitted.solver
+    S, penalty = objective.weight_sum, objective.penalty
+    b, k, p = J.shape
+    Jt = J.reshape(b * k, p).T
+    if penalty.shifts_on_removal and np.any(delta > 0):
+        lam = penalty.l2 / S
+        Y = solver.solve_shifted(Jt, np.repeat(delta, k), lam).T.reshape(b, k, p) / S
+        q = S * fitted.stationarity.gradient
+        rhs = q[:, None] - penalty.gradient(fitted.theta)[:, None] * delta[None, :]
+        c = solver.solve_shifted(rhs, delta, lam).T / S  # (b, p)
+    else:
+        Y = solver.solve(Jt).T.reshape(b, k, p) / S
+        c = np.broadcast_to(-fitted.stationarity.newton_step, (b, p))
+    P = np.einsum("ikp,ilp->ikl", J, Y)
+    Jc = np.einsum("ikp,ip->ik", J, c)
+    t = Jc - np.einsum("ikl,il->ik", P, rho)
+    M = np.eye(k) - D @ P
+    z = np.linalg.solve(M, np.einsum("ikl,il->ik", D, t)[..., None])[..., 0]
+    u = rho - z
+    return -c + np.einsum("ikp,ik->ip", Y, u), (Y, P, u)
 
 
-def _curvature_rows(objective, theta, rows):
-    """``D_i = s_i ∂²L/∂raw²`` for the given rows, shape (len(rows), K, K)."""
-    raw = objective.raw_prediction(theta, objective.X[rows])
-    Y = objective.Y[rows]
-    K = objective.n_outputs
-    D = np.empty((len(rows), K, K))
-    for k in range(K):
-        unit = np.zeros_like(raw)
-        unit[:, k] = 1.0
-        D[:, :, k] = objective.loss.hessian_apply(Y, raw, unit)
-    return D * objective.sample_weight[rows, None, None]
+def _row_pieces(fitted, rows):
+    objective, theta = fitted.objective, fitted.theta
+    J = objective.row_jacobian(rows)
+    D = objective.row_curvature(theta, rows)
+    rho = objective.row_residuals(theta, rows)
+    return J, D, rho
 
 
-class RowBlocks:
-    """Per-row pieces of the Woodbury step for a batch of rows.
+def group_newton_step(fitted, idx):
+    """``θ' − θ̂`` for one Newton step on the objective without all rows ``idx``."""
+    J, D, rho = _row_pieces(fitted, idx)
+    b, k, p = J.shape
+    D_group = np.zeros((b * k, b * k))
+    for i in range(b):
+        D_group[i * k : (i + 1) * k, i * k : (i + 1) * k] = D[i]
+    objective = fitted.objective
+    delta = objective.penalty.removal_fraction(objective.sample_weight, idx)
+    step, _ = newton_steps(
+        fitted,
+        J.reshape(1, b * k, p),
+        D_group[None],
+        rho.reshape(1, b * k),
+        np.array([delta]),
+    )
+    return step[0]
 
-    Attributes: ``J`` (b, K, p), ``Y = A⁻¹Jᵀ`` as (b, K, p), ``P`` (b, K, K),
-    ``D`` (b, K, K), ``rho`` (b, K), ``Jc`` (b, K).
+
+class LeaveOneOut:
+    """Every row's leave-one-out pieces from one factorization.
+
+    ``leverage`` (n,): ``trace(D_i J_i A⁻¹ J_iᵀ)`` of the full fit;
+    ``changes`` (n, p): ``θ'_i − θ*`` with ``θ* = θ̂ + newton_step_``;
+    ``quadratic`` (n,): ``Δ_iᵀ A Δ_i`` of those changes.
     """
 
-    def __init__(self, objective, theta, solver, newton_constant, rows):
-        S = objective.weight_sum
-        self.J = J = _design_rows(objective, rows)
-        b, K, p = J.shape
-        self.Y = solver.solve(J.reshape(b * K, p).T).T.reshape(b, K, p) / S
-        self.P = np.einsum("ikp,ilp->ikl", J, self.Y)
-        self.D = _curvature_rows(objective, theta, rows)
-        residuals = objective.residuals(theta, objective.X[rows], objective.Y[rows])
-        self.rho = objective.sample_weight[rows, None] * residuals
-        self.Jc = np.einsum("ikp,p->ik", J, newton_constant)
-
-    def leverage(self):
-        """Generalized hat values ``trace(D_i P_i)``."""
-        return np.einsum("ikl,ilk->i", self.D, self.P)
-
-    def removal_parts(self):
-        """``Y_i (ρ_i − z_i)`` for each row removed on its own, shape (b, p)."""
-        return np.einsum("ikp,ik->ip", self.Y, self.removal_weights())
-
-    def removal_weights(self):
-        """``u_i = ρ_i − z_i``, shape (b, K): row ``i``'s part is ``A⁺ J_iᵀ u_i``."""
-        return _weights(self.P, self.D, self.rho, self.Jc)
-
-    def quadratic(self, u):
-        """``Δ_iᵀ A Δ_i`` of the parts ``Δ_i = A⁺ J_iᵀ u_i``: ``u_iᵀ P_i u_i``, since
-        ``A⁺ A A⁺ = A⁺`` (no product with ``A`` needed)."""
-        return np.einsum("ik,ikl,il->i", u, self.P, u)
-
-    def as_group(self):
-        """All rows of the batch stacked into one block (the group removed together)."""
-        b, K, p = self.J.shape
-        group = object.__new__(RowBlocks)
-        group.J = self.J.reshape(1, b * K, p)
-        group.Y = self.Y.reshape(1, b * K, p)
-        group.P = np.einsum("qp,rp->qr", group.J[0], group.Y[0])[None]
-        D = np.zeros((b * K, b * K))
-        for i in range(b):
-            D[i * K : (i + 1) * K, i * K : (i + 1) * K] = self.D[i]
-        group.D = D[None]
-        group.rho = self.rho.reshape(1, b * K)
-        group.Jc = self.Jc.reshape(1, b * K)
-        return group
+    def __init__(self, leverage, changes, quadratic):
+        self.leverage, self.changes, self.quadratic = leverage, changes, quadratic
 
 
-def _weights(P, D, rho, Jc):
-    q = P.shape[1]
-    M = np.eye(q) - D @ P
-    t = Jc - np.einsum("ikl,il->ik", P, rho)
-    z = np.linalg.solve(M, np.einsum("ikl,il->ik", D, t)[..., None])[..., 0]
-    return rho - z
-
-
-def iter_row_blocks(objective, theta, solver, newton_constant):
-    """``(batch, RowBlocks)`` over all training rows, in memory-bounded batches."""
-    rows = np.arange(objective.n_samples)
-    for batch in row_batches(objective):
-        yield batch, RowBlocks(objective, theta, solver, newton_constant, rows[batch])
-
-
-def row_batches(objective):
-    """Batches of rows whose blocks fit in scikit-learn's ``working_memory``."""
-    per_row = 3 * 8 * objective.n_outputs * objective.n_params
-    budget = get_config()["working_memory"] * 2**20
-    size = max(1, int(budget // max(per_row, 1)))
-    return gen_batches(objective.n_samples, size)
+def leave_one_out(fitted):
+    """:class:`LeaveOneOut` of every training row, in memory-bounded batches."""
+    objective, solver = fitted.objective, fitted.solver
+    n, p = objective.n_samples, objective.n_params
+    S, penalty = objective.weight_sum, objective.penalty
+    deltas = penalty.removal_fractions(objective.sample_weight)
+    shifted = penalty.shifts_on_removal
+    leverage, changes, quad = np.empty(n), np.empty((n, p)), np.empty(n)
+    rows = np.arange(n)
+    # J, Y (and Y of the unshifted Hessian) of (k, p) per row, k ≤ max(K, 2)
+    for batch in row_batches(n, 4 * max(objective.n_outputs, 2) * p):
+        J, D, rho = _row_pieces(fitted, rows[batch])
+        step, (Y, P, u) = newton_steps(fitted, J, D, rho, deltas[batch])
+        changes[batch] = step - fitted.stationarity.newton_step
+        if not shifted:
+            leverage[batch] = np.einsum("ikl,ilk->i", D, P)
+            quad[batch] = np.einsum("ik,ikl,il->i", u, P, u)  # A⁺AA⁺ = A⁺
+        else:
+            b, k, _ = J.shape
+            Y0 = solver.solve(J.reshape(b * k, p).T).T.reshape(b, k, p) / S
+            leverage[batch] = np.einsum(
+                "ikl,ilk->i", D, np.einsum("ikp,ilp->ikl", J, Y0)
+            )
+            C = changes[batch]
+            quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
+    return LeaveOneOut(leverage, changes, quad)
 
 
 class RemovalMixin:
@@ -145,20 +142,21 @@ class RemovalMixin:
             - ``"newton"``: one exact Newton step from ``θ̂`` on the objective
               without those rows, by a Woodbury update of the factored Hessian
               (no refactorization). Exact for squared error; for one row of a
-              single-output model it is the first-order change divided by
-              ``1 - h_ii`` (generalized leverage). It includes ``newton_step_``,
-              so it also corrects a fit that stopped short of its minimum. When
-              the penalty scales with the weights, the Hessian of the reduced
-              objective is factored afresh.
+              single-output model with a fixed penalty it is the first-order
+              change divided by ``1 - h_ii`` (generalized leverage). A penalty
+              that scales with the total weight (GLMs, Lasso, ElasticNet) or the
+              row count (SGD) is scaled down with the rows, exactly. It includes
+              ``newton_step_``, so it also corrects a fit that stopped short of
+              its minimum.
             - ``"exact"``: an actual refit on the remaining rows, warm-started
               from ``θ̂`` where the solver allows, with ``tol`` at most 1e-10.
 
         Returns
         -------
         estimator : same class as self
-            A new fitted estimator whose ``coef_`` and ``intercept_`` are the
-            prediction; it keeps the remaining rows as its training data. The
-            original estimator is not modified.
+            A new fitted estimator whose parameters are the prediction; it keeps
+            the remaining rows as its training data. The original estimator is
+            not modified.
 
         Examples
         --------
@@ -173,61 +171,34 @@ class RemovalMixin:
         >>> bool(np.allclose(smaller.coef_, refit.coef_))
         True
         """
-        core = self._core()
-        objective, theta = core["objective"], core["theta"]
-        idx = _check_indices(indices, objective.n_samples)
-        keep = np.setdiff1d(np.arange(objective.n_samples), idx)
+        fitted = self.influence_state()
+        idx = check_indices(indices, fitted.n_samples)
+        keep = np.setdiff1d(np.arange(fitted.n_samples), idx)
         if method == "exact":
-            return self._exact_refit(keep)
+            return self._exact_refit(fitted, keep)
         if method == "influence":
-            G = objective.influence_gradients(theta, idx)
+            objective = fitted.objective
+            G = objective.influence_gradients(fitted.theta, idx)
             summed = np.asarray(G.T @ objective.sample_weight[idx]).ravel()
-            new_theta = theta + core["solver"].solve(summed) / objective.weight_sum
+            new_theta = fitted.theta + fitted.solve(summed) / objective.weight_sum
         elif method == "newton":
-            new_theta = theta + self._newton_removal(idx)
+            new_theta = fitted.theta + group_newton_step(fitted, idx)
         else:
             raise ValueError(
                 f"method must be 'influence', 'newton' or 'exact', got {method!r}."
             )
-        return self._with_parameters(new_theta, keep)
+        return self._with_parameters(fitted, new_theta, keep)
 
-    def _newton_removal(self, idx):
-        """``θ' - θ̂`` for one Newton step on the objective without rows ``idx``."""
-        core = self._core()
-        objective, theta = core["objective"], core["theta"]
-        if objective.penalty_per_weight or not isinstance(objective, LinearObjective):
-            if not hasattr(objective, "with_weights"):
-                raise NotImplementedError(
-                    f"{type(self).__name__}: method='newton' is not available for "
-                    "this objective; use method='influence' or 'exact'."
-                )
-            weights = objective.sample_weight.copy()
-            weights[idx] = 0.0
-            reduced = objective.with_weights(weights)
-            solver = DenseHessianSolver(
-                reduced.hessian(theta), reduced.null_directions()
-            )
-            return -solver.solve(reduced.gradient(theta))
-        blocks = RowBlocks(objective, theta, core["solver"], -core["newton_step"], idx)
-        return core["newton_step"] + blocks.as_group().removal_parts()[0]
-
-    def _with_parameters(self, theta, keep):
+    def _with_parameters(self, fitted, theta, keep):
         """A copy of this estimator with parameters ``theta``, trained on rows ``keep``."""
         state = {k: v for k, v in vars(self).items() if not k.startswith("_influence")}
         new = type(self).__new__(type(self))
         new.__dict__.update(copy.deepcopy(state))
-        self._core()["adapter"].set_theta(new, theta)
-        sw = None if self._influence_sw is None else self._influence_sw[keep]
-        new._keep_training_data(
-            _safe_indexing(self._influence_X, keep),
-            _safe_indexing(self._influence_y, keep),
-            sw,
-        )
-        if self._influence_index is not None:
-            new._influence_index = self._influence_index[keep]
+        fitted.adapter.set_theta(new, theta)
+        new._influence_state = InfluenceState(fitted.data.subset(keep))
         return new
 
-    def _exact_refit(self, keep):
+    def _exact_refit(self, fitted, keep):
         params = self.get_params()
         new = clone(self)
         tight = {}
@@ -243,13 +214,10 @@ class RemovalMixin:
                 if name.endswith("_") and not name.startswith("_"):
                     setattr(new, name, copy.deepcopy(value))
         new.set_params(**tight)
-        sw = None if self._influence_sw is None else self._influence_sw[keep]
-        kw = {} if sw is None else {"sample_weight": sw}
-        new.fit(
-            _safe_indexing(self._influence_X, keep),
-            _safe_indexing(self._influence_y, keep),
-            **kw,
-        )
+        data = fitted.data.subset(keep)
+        kw = {} if data.sample_weight is None else {"sample_weight": data.sample_weight}
+        new.fit(data.X, data.y, **kw)
+        new._influence_state.data.index = data.index
         return new.set_params(**{k: params[k] for k in tight})
 
     def newton_update(self):
@@ -280,9 +248,9 @@ class RemovalMixin:
         ...     bool(better.gradient_norm_ < loose.gradient_norm_)
         True
         """
-        core = self._core()
-        keep = np.arange(core["objective"].n_samples)
-        return self._with_parameters(core["theta"] + core["newton_step"], keep)
+        fitted = self.influence_state()
+        theta = fitted.theta + fitted.stationarity.newton_step
+        return self._with_parameters(fitted, theta, np.arange(fitted.n_samples))
 
     def loo_params_change(self, method="newton"):
         """Change of the parameters when each training row is left out, all at once.
@@ -291,12 +259,11 @@ class RemovalMixin:
         ----------
         method : {"newton", "influence"}, default="newton"
             ``"influence"``: ``-(s_i/S) influence_params_[i]``, the first-order
-            change from ``θ̂``. ``"newton"``: the row-dependent part of one exact
-            Newton step on the objective without row ``i`` (see
-            :meth:`remove_effect`), i.e. the change from the converged full fit
-            ``θ̂ + newton_step_``; exact for squared error. Computed in batches
-            from one factorization (cost comparable to ``influence_params_``
-            times the number of outputs).
+            change from ``θ̂``. ``"newton"``: one exact Newton step on the
+            objective without row ``i`` (see :meth:`remove_effect`), as the
+            change from the converged full fit ``θ̂ + newton_step_``; exact for
+            squared error. Computed in batches from one factorization (cost
+            comparable to ``influence_params_`` times the number of outputs).
 
         Returns
         -------
@@ -311,28 +278,12 @@ class RemovalMixin:
         >>> model.loo_params_change().shape
         (442, 11)
         """
-        core = self._core()
-        objective = core["objective"]
+        fitted = self.influence_state()
         if method == "influence":
-            w = objective.sample_weight / objective.weight_sum
-            return -w[:, None] * self.influence_params_
+            return -fitted.removal_shares()[:, None] * fitted.influence_params()
         if method != "newton":
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
-        if objective.penalty_per_weight or not isinstance(objective, LinearObjective):
-            raise NotImplementedError(
-                f"{type(self).__name__}: the vectorized Newton leave-one-out needs a "
-                "linear model whose penalty does not scale with the total weight "
-                "(removing a row here changes the whole Hessian); use "
-                "remove_effect(i, method='newton') per row or method='influence'."
-            )
-        out = np.empty((objective.n_samples, objective.n_params))
-        for batch in row_batches(objective):
-            rows = np.arange(objective.n_samples)[batch]
-            blocks = RowBlocks(
-                objective, core["theta"], core["solver"], -core["newton_step"], rows
-            )
-            out[batch] = blocks.removal_parts()
-        return out
+        return fitted.loo().changes.copy()
 
     def loo_loss_change(self, X_test, y_test=None, method="newton"):
         """Change of each test loss when each training row is left out.
@@ -362,29 +313,22 @@ class RemovalMixin:
         >>> model.loo_loss_change(X[:3], y[:3]).shape
         (3, 442)
         """
+        fitted = self.influence_state()
         if method == "influence":
-            w = self._core()["objective"].sample_weight
-            return -self.influence_loss(X_test, y_test) * (w / w.sum())
-        core = self._core()
-        objective = core["objective"]
-        X_test, Y_test = self._test_data(X_test, y_test)
-        changes = self.loo_params_change(method).T  # (n_params, n_train)
-        center = core["theta"] + core["newton_step"]
-        base_raw = objective.raw_prediction(center, X_test)  # (m, K)
-        base = objective.loss.loss(Y_test, base_raw)
-        m, K = base_raw.shape
-        W, b = objective.unpack(changes)  # (K, d, n), (K, n)
-        d, n = objective.n_features, changes.shape[1]
-        delta = np.asarray(X_test @ W.transpose(1, 0, 2).reshape(d, K * n))
-        raw = base_raw[:, :, None] + delta.reshape(m, K, n) + b[None]
-        raw = raw.transpose(0, 2, 1).reshape(m * n, K)
-        values = objective.loss.loss(np.repeat(Y_test, n, axis=0), raw)
-        return values.reshape(m, n) - base[:, None]
-
-    # -- influence on outputs (logic in _outputs.py) ----------------------------------
+            return -self.influence_loss(X_test, y_test) * fitted.removal_shares()
+        if method != "newton":
+            raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
+        objective = fitted.objective
+        X_test, Y_test = fitted.test_data(X_test, y_test)
+        changes = fitted.loo().changes  # (n_train, n_params)
+        center = fitted.theta + fitted.stationarity.newton_step
+        base = objective.loss_values(center, X_test, Y_test)
+        values = objective.loss_values_at((center + changes).T, X_test, Y_test)
+        return values - base[:, None]
 
 
-def _check_indices(indices, n):
+def check_indices(indices, n):
+    """Row positions to remove: integers in ``[0, n)``, unique, not empty."""
     idx = np.atleast_1d(np.asarray(indices))
     if idx.size == 0:
         raise ValueError("indices is empty.")
@@ -392,7 +336,7 @@ def _check_indices(indices, n):
         raise TypeError(f"indices must be integers, got dtype {idx.dtype}.")
     idx = idx.ravel()
     if idx.min() < 0 or idx.max() >= n:
-        raise IndexError(f"indices must be in [0, {n}), got {idx.min()}..{idx.max()}.")
+        raise ValueError(f"indices must be in [0, {n}), got {idx.min()}..{idx.max()}.")
     if np.unique(idx).size != idx.size:
         raise ValueError("indices contain duplicates.")
     return idx

@@ -3,7 +3,7 @@
 import warnings
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh, solve_triangular
 from scipy.linalg.lapack import dpocon
 
 
@@ -35,6 +35,7 @@ class DenseHessianSolver:
 
     def __init__(self, H, null_basis=None, rcond=1e-10):
         H = np.asarray(H, dtype=np.float64)
+        self._H = H
         p = H.shape[0]
         V = np.zeros((p, 0)) if null_basis is None else np.asarray(null_basis)
         self._V = V
@@ -53,6 +54,7 @@ class DenseHessianSolver:
             self._factor = (L, True)
             self._d = d
             self.rank = p - V.shape[1]
+            self._root = (L, d)
         except LinAlgError:
             self.method = "eigh"
             w_eq = eigh(A_eq, eigvals_only=True)
@@ -60,6 +62,7 @@ class DenseHessianSolver:
             w, U = eigh(A)
             self._U, self._w = U[:, p - r :], w[p - r :]
             self.rank = r - V.shape[1]
+            self._root = None
             warnings.warn(
                 f"The Hessian is singular (numerical rank {self.rank} of "
                 f"{p - V.shape[1]} identifiable directions): influences are the "
@@ -68,6 +71,10 @@ class DenseHessianSolver:
                 SingularHessianWarning,
                 stacklevel=3,
             )
+
+    def multiply(self, V):
+        """``H V``."""
+        return self._H @ V
 
     def _project(self, B):
         if self._V.shape[1] == 0:
@@ -85,6 +92,40 @@ class DenseHessianSolver:
             w = self._w if B.ndim == 1 else self._w[:, None]
             X = self._U @ ((self._U.T @ B) / w)
         return self._project(X)
+
+    def _apply_root_inverse(self, B, transpose=False):
+        """``F⁻¹ B`` (or ``F⁻ᵀ B``) for the factor ``F Fᵀ = H`` (pseudo on the range)."""
+        if self.method == "cholesky":
+            L, d = self._root
+            if transpose:
+                return d[:, None] * solve_triangular(L, B, lower=True, trans="T")
+            return solve_triangular(L, d[:, None] * B, lower=True)
+        s = 1.0 / np.sqrt(self._w)
+        if transpose:
+            return self._U @ (s[:, None] * B)
+        return s[:, None] * (self._U.T @ B)
+
+    def solve_shifted(self, B, shifts, diagonal):
+        """``(H − δ_j diag(λ))⁺ b_j`` for each column ``b_j`` with its own ``δ_j``.
+
+        ``λ ≥ 0`` is a diagonal part of ``H`` (the penalty), ``0 ≤ δ_j < 1``.
+        With ``F Fᵀ = H`` and ``F⁻¹ diag(λ) F⁻ᵀ = Q diag(μ) Qᵀ`` (one
+        eigendecomposition, then kept), ``(H − δΛ)⁻¹ = F⁻ᵀ Q diag(1/(1 − δμ)) Qᵀ F⁻¹``:
+        every shifted solve costs as much as an unshifted one.
+        """
+        B = self._project(np.asarray(B, dtype=np.float64).reshape(B.shape[0], -1))
+        shifts = np.asarray(shifts, dtype=np.float64)
+        diagonal = np.asarray(diagonal, dtype=np.float64)
+        cached = getattr(self, "_shift_basis", None)
+        if cached is None or not np.array_equal(self._shift_key, diagonal):
+            lam = np.sqrt(diagonal)
+            K = self._apply_root_inverse(np.diag(lam))
+            mu, Q = eigh(K @ K.T)
+            self._shift_basis, self._shift_key = (mu, Q), diagonal
+        mu, Q = self._shift_basis
+        C = Q.T @ self._apply_root_inverse(B)
+        C /= 1.0 - mu[:, None] * shifts[None, :]
+        return self._project(self._apply_root_inverse(Q @ C, transpose=True))
 
 
 class ConjugateGradientSolver:
@@ -108,12 +149,18 @@ class ConjugateGradientSolver:
         self._V = np.zeros((p, 0)) if null_basis is None else np.asarray(null_basis)
         self.rank = p - self._V.shape[1]
         self.tol, self.maxiter = tol, maxiter
+        self.multiply = hessian_dot
         self.residual_ = 0.0
         self.n_iter_ = 0
 
     _project = DenseHessianSolver._project
 
-    def solve(self, B):
+    def solve_shifted(self, B, shifts, diagonal):
+        """``(H − δ_j diag(λ))⁺ b_j`` per column (see :class:`DenseHessianSolver`):
+        the shift is applied inside each Hessian-vector product."""
+        return self.solve(B, shifts=(np.asarray(shifts, float), np.asarray(diagonal)))
+
+    def solve(self, B, shifts=None):
         """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m)."""
         B = np.asarray(B, dtype=np.float64)
         one = B.ndim == 1
@@ -134,6 +181,9 @@ class ConjugateGradientSolver:
             # a slice while every column is active: views, not copies of P and R
             cols = slice(None) if active.all() else np.flatnonzero(active)
             HP = self._hessian_dot(P[:, cols])
+            if shifts is not None:
+                delta, lam = shifts
+                HP -= lam[:, None] * P[:, cols] * delta[cols]
             curvature = (P[:, cols] * HP).sum(axis=0)
             alpha = rz[cols] / np.where(curvature > 0, curvature, np.inf)
             X[:, cols] += alpha * P[:, cols]

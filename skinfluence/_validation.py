@@ -63,7 +63,7 @@ def loo_refit(
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     indices = np.arange(n) if indices is None else np.asarray(indices).ravel()
     if indices.size and (indices.min() < 0 or indices.max() >= n):
-        raise IndexError(f"indices must be in [0, {n}).")
+        raise ValueError(f"indices must be in [0, {n}).")
     if verbose is None:
         verbose = 10 if _interactive() else 0
     rows = Parallel(n_jobs=n_jobs, verbose=verbose)(

@@ -53,9 +53,9 @@ def _loo_correlation(
     only every k-th removal, to keep slow solvers within the time budget.
     ``reference``: the estimator refit without each row, when it is not the
     model itself (a fixed CV selection, a deterministic solver for SGD)."""
-    core = model._core()
-    objective, theta = core["objective"], core["theta"]
-    adapter = core["adapter"]
+    core = model.influence_state()
+    objective, theta = core.objective, core.theta
+    adapter = core.adapter
     Y_test = adapter.encode_targets(y_test)
 
     def loss(t):
@@ -209,7 +209,6 @@ def _sgd_at_the_minimum(model, tight, X, y):
     tight = tight.fit(X, y)
     model.coef_ = np.reshape(tight.coef_, np.shape(model.coef_))
     model.intercept_ = np.reshape(tight.intercept_, np.shape(model.intercept_))
-    model._influence_cache = {}
     return model
 
 

@@ -137,7 +137,7 @@ def test_attach_keeps_working_copies():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_attach_refuses():
     X, y = _cancer()
-    with pytest.raises(TypeError, match="no influence class for LinearSVR"):
+    with pytest.raises(TypeError, match="no influence support for LinearSVR"):
         attach(LinearSVR().fit(X, y), X, y)
     with pytest.raises(NotFittedError):
         attach(LogisticRegression(), X, y)
@@ -195,4 +195,4 @@ def test_attach_passes_on_nonstationary_warning():
         warnings.simplefilter("always")
         attached = attach(short, X, y)
     assert [w.category for w in record] == [NonStationaryWarning]
-    assert 0.1 < attached._core()["stationarity_ratio"] < 2
+    assert 0.1 < attached.influence_state().stationarity.ratio < 2

@@ -200,7 +200,6 @@ def test_logistic_influence_is_the_weight_derivative_of_refits(option, n_classes
             # evaluate the influence at the exact minimum instead
             tight = refit(X, y, s)
             model.coef_, model.intercept_ = tight.coef_, tight.intercept_
-            model._influence_cache = {}
         influence = model.influence_params_
 
         K, d = model.coef_.shape

@@ -143,9 +143,9 @@ def test_glm_paper_formula_misses_the_penalty_share():
     model = InfluencePoissonRegressor(alpha=0.1, **TIGHT_GLM).fit(
         X, y, sample_weight=sw
     )
-    core = model._core()
-    G = core["objective"].sample_gradients(core["theta"])
-    paper = -core["solver"].solve(G.T).T
+    core = model.influence_state()
+    G = core.objective.sample_gradients(core.theta)
+    paper = -core.solver.solve(G.T).T
 
     def refit(X, y, w):
         return PoissonRegressor(alpha=0.1, **TIGHT_GLM).fit(X, y, sample_weight=w)
@@ -168,7 +168,6 @@ def test_tweedie_refuses_a_fit_away_from_a_local_minimum():
     model.influence_params_  # a local minimum: fine
     # far above the data the power-3 deviance is concave in the log-mean
     model.intercept_ += 5.0
-    model._influence_cache = {}
     with pytest.raises(ValueError, match="not positive definite"):
         model.influence_params_
 
@@ -291,11 +290,10 @@ def test_linear_svc_influence_is_the_weight_derivative(n_classes):
         if np.linalg.norm(model.newton_step_) > 1e-9 * np.linalg.norm(_theta(model)):
             tight = refit(X, y, s)
             model.coef_, model.intercept_ = tight.coef_, tight.intercept_
-            model._influence_cache = {}
         # θ̂(s) is only piecewise smooth: its derivative jumps when a margin crosses
         # 1, so the differences must not straddle one (margins move by ~EPS·10)
-        core = model._core()
-        margins = core["objective"].Y * core["objective"].raw_prediction(core["theta"])
+        core = model.influence_state()
+        margins = core.objective.Y * core.objective.raw_prediction(core.theta)
         assume(np.abs(margins - 1).min() > 1e-2)
         _check_rows(model, refit, X, y, s, rows)
 
@@ -337,7 +335,6 @@ def test_plain_hinge_needs_a_temperature():
     with pytest.raises(ValueError, match="smooth_hinge_temperature"):
         model.influence_params_
     model.set_params(smooth_hinge_temperature=0.001)
-    model._influence_cache = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonStationaryWarning)
         assert np.all(np.isfinite(model.influence_params_))
@@ -423,7 +420,6 @@ def test_sgd_influence_at_the_minimum_is_the_weight_derivative(case):
     tight = refit(X, y, sw)
     model.coef_ = np.reshape(tight.coef_, np.shape(model.coef_))
     model.intercept_ = np.reshape(tight.intercept_, np.shape(model.intercept_))
-    model._influence_cache = {}
     assert model.gradient_norm_ < 1e-8
     _check_rows(model, refit, X, y, sw, [0, 5, 41])
 

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 
 from skinfluence._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
 from skinfluence._objective import LinearObjective
+from skinfluence._penalties import Penalty
 
 
 def _objective(kind, fit_intercept, sparse, penalized=True, seed=0):
@@ -26,11 +27,14 @@ def _objective(kind, fit_intercept, sparse, penalized=True, seed=0):
         penalty[: K * d] = rng.uniform(0.5, 2.0)
     sw = rng.uniform(0.2, 3.0, n)
     X = sp.csr_matrix(X) if sparse else X
-    return LinearObjective(loss, X, Y, sw, penalty, fit_intercept), rng.normal(size=p)
+    objective = LinearObjective(loss, X, Y, sw, Penalty(penalty), fit_intercept)
+    return objective, rng.normal(size=p)
 
 
 def _risk(obj, theta):
-    F = obj.sample_weight @ obj.loss_values(theta) + 0.5 * theta @ (obj.penalty * theta)
+    F = obj.sample_weight @ obj.loss_values(theta) + 0.5 * theta @ (
+        obj.penalty.l2 * theta
+    )
     return F / obj.weight_sum
 
 
@@ -76,7 +80,7 @@ def test_sample_gradients_sum_to_the_data_gradient(kind, fit_intercept, sparse):
     assert G.shape == (obj.n_samples, obj.n_params)
     assert sp.issparse(G) == sparse
     G = G.toarray() if sparse else G
-    expected = obj.gradient(theta) * obj.weight_sum - obj.penalty * theta
+    expected = obj.gradient(theta) * obj.weight_sum - obj.penalty.l2 * theta
     np.testing.assert_allclose(
         G.T @ obj.sample_weight, expected, rtol=1e-10, atol=1e-12
     )
@@ -123,12 +127,11 @@ def test_influence_gradients_add_the_penalty_share_when_it_scales_with_weights()
         obj.X,
         obj.Y,
         obj.sample_weight,
-        obj.penalty,
+        Penalty(obj.penalty.l2, scaling="weight_sum"),
         True,
-        penalty_per_weight=True,
     )
     # F = Σ s_i L_i + (S/2) θᵀ diag(μ) θ: ∂/∂s_i of ∇F is ∇L_i + diag(μ) θ, μ = λ/S
-    expected = obj.sample_gradients(theta) + obj.penalty * theta / obj.weight_sum
+    expected = obj.sample_gradients(theta) + obj.penalty.l2 * theta / obj.weight_sum
     np.testing.assert_allclose(scaled.influence_gradients(theta), expected)
 
 
@@ -153,23 +156,22 @@ def test_matrix_free_products_match_the_explicit_matrices(kind, fit_intercept, s
     )
 
 
-def test_linear_penalty_enters_gradient_and_influence_but_not_hessian():
+def test_l1_penalty_enters_gradient_and_influence_but_not_hessian():
     obj, theta = _objective("squared", True, False)
-    c = np.random.default_rng(7).normal(size=obj.n_params)
+    strength = np.random.default_rng(7).uniform(0.1, 2.0, size=obj.n_params)
     lin = LinearObjective(
         obj.loss,
         obj.X,
         obj.Y,
         obj.sample_weight,
-        obj.penalty,
+        Penalty(obj.penalty.l2, strength, scaling="weight_sum"),
         True,
-        penalty_per_weight=True,
-        linear_penalty=c,
     )
     h = 1e-6
+    c = strength * np.sign(theta)  # |θ| is linear away from zero
 
     def risk(t):
-        return _risk(obj, t) + c @ t / obj.weight_sum
+        return _risk(obj, t) + strength @ np.abs(t) / obj.weight_sum
 
     fd = [
         (risk(theta + h * e) - risk(theta - h * e)) / (2 * h)
@@ -178,5 +180,7 @@ def test_linear_penalty_enters_gradient_and_influence_but_not_hessian():
     np.testing.assert_allclose(lin.gradient(theta), fd, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(lin.hessian(theta), obj.hessian(theta))
     # F = Σ s_i L_i + S (½ θᵀ diag(μ) θ + νᵀθ): ∂/∂s_i of ∇F is ∇L_i + diag(μ) θ + ν
-    expected = obj.sample_gradients(theta) + (obj.penalty * theta + c) / obj.weight_sum
+    expected = (
+        obj.sample_gradients(theta) + (obj.penalty.l2 * theta + c) / obj.weight_sum
+    )
     np.testing.assert_allclose(lin.influence_gradients(theta), expected)

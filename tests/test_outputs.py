@@ -301,10 +301,10 @@ def test_perturbation_is_the_cross_derivative_of_the_per_sample_gradient(case):
     def check(problem):
         X, y, sw, Xt, yt, a, rows, _ = problem
         model, _, _ = _fit(case, problem)
-        core = model._core()
-        obj, theta = core["objective"], core["theta"]
-        a_test = core["solver"].solve(
-            obj.sample_gradients(theta, Xt, core["adapter"].encode_targets(yt)).T
+        core = model.influence_state()
+        obj, theta = core.objective, core.theta
+        a_test = core.solver.solve(
+            obj.sample_gradients(theta, Xt, core.adapter.encode_targets(yt)).T
         )
         Y = obj.Y
         pert = model.influence_perturbation(Xt, yt)

@@ -96,7 +96,7 @@ def test_sample_weight_reaches_the_last_step_with_metadata_routing(data):
         routed_values = routed.influence_loss(Xt, yt)
     legacy = _pipe().fit(X, y, model__sample_weight=w)
     np.testing.assert_allclose(routed_values, legacy.influence_loss(Xt, yt), rtol=1e-10)
-    np.testing.assert_array_equal(routed[-1]._influence_sw, w)
+    np.testing.assert_array_equal(routed[-1].influence_state().data.sample_weight, w)
     unweighted = _pipe().fit(X, y)
     assert not np.allclose(routed_values, unweighted.influence_loss(Xt, yt))
 

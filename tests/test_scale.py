@@ -36,8 +36,8 @@ def test_cg_matches_cholesky(n_classes):
         dense_params = model.influence_params_[:20]
     with config_context(hessian_solver="cg", cg_tol=1e-12):
         iterative = model.influence_loss(X_test, y_test)
-        assert model._core()["solver"].method == "cg"
-        assert model._core()["solver"].residual_ <= 1e-12
+        assert model.influence_state().solver.method == "cg"
+        assert model.influence_state().solver.residual_ <= 1e-12
         np.testing.assert_allclose(
             model.influence_params_[:20], dense_params, rtol=1e-6, atol=1e-9
         )
@@ -50,9 +50,9 @@ def test_auto_switches_to_cg_above_the_dense_limit():
     model = InfluenceLogisticRegression(solver="newton-cg", tol=1e-12).fit(X, y)
     with config_context(max_dense_params=100):
         model.influence_loss(X[:2], y[:2])
-        assert model._core()["solver"].method == "cg"
+        assert model.influence_state().solver.method == "cg"
     model.influence_loss(X[:2], y[:2])
-    assert model._core()["solver"].method == "cholesky"
+    assert model.influence_state().solver.method == "cholesky"
 
 
 def test_cg_warns_when_it_runs_out_of_iterations():

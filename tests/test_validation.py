@@ -30,7 +30,7 @@ def test_loo_refit_matches_manual_refits_and_is_parallel_safe():
 
 def test_loo_refit_rejects_out_of_range_rows():
     X, y = load_diabetes(return_X_y=True)
-    with pytest.raises(IndexError):
+    with pytest.raises(ValueError, match="indices"):
         loo_refit(Ridge(), X[:10], y[:10], indices=[10])
 
 

@@ -1,0 +1,293 @@
+"""The typed influence state of one fitted model.
+
+:class:`InfluenceState` is the only influence-related attribute an estimator
+carries (``_influence_state``): the training data as fitted, and the
+:class:`FittedInfluence` built from it for the current parameters and
+settings. Every public method, display, frame, pipeline and ``attach`` works
+through ``estimator.influence_state()`` and the public methods of
+:class:`FittedInfluence`; nothing reads another module's private attributes.
+
+Data flows one way: estimator → adapter (:mod:`._adapters`) → objective
+(:mod:`._objective`) → solver (:mod:`._solvers`) → this state → public methods.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import get_config as sklearn_get_config
+from sklearn.utils import _safe_indexing, gen_batches
+from sklearn.utils.validation import check_array, validate_data
+
+from ._adapters import adapter_for
+from ._config import get_config
+from ._objective import as_dense
+from ._solvers import ConjugateGradientSolver, DenseHessianSolver
+
+
+class NonStationaryWarning(UserWarning):
+    """The fitted parameters are measurably short of the objective's minimum."""
+
+
+@dataclass
+class TrainingData:
+    """The rows a model was fitted on, as the influence computations need them.
+
+    ``X`` is a float64 copy (CSR when sparse), ``y`` the targets as given,
+    ``sample_weight`` the user's weights (``None``: all one) and ``index`` the
+    row labels of a pandas ``X`` (``None`` otherwise).
+    """
+
+    X: object
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    index: object = None
+
+    @classmethod
+    def from_fit(cls, X, y, sample_weight=None):
+        X_copy = check_array(
+            X, accept_sparse="csr", dtype=np.float64, copy=True, ensure_2d=True
+        )
+        n = X_copy.shape[0]
+        if sample_weight is not None:
+            sample_weight = np.broadcast_to(
+                np.asarray(sample_weight, dtype=np.float64), (n,)
+            ).copy()
+        index = getattr(X, "index", None) if hasattr(X, "columns") else None
+        return cls(X_copy, np.array(y, copy=True), sample_weight, index)
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    def labels(self):
+        """Row labels: the training DataFrame's index, else positions."""
+        return np.arange(self.n_samples) if self.index is None else self.index
+
+    def subset(self, keep):
+        """The rows ``keep`` (positions), labels kept."""
+        sw = None if self.sample_weight is None else self.sample_weight[keep]
+        index = None if self.index is None else self.index[keep]
+        return TrainingData(
+            _safe_indexing(self.X, keep), _safe_indexing(self.y, keep), sw, index
+        )
+
+
+@dataclass(frozen=True)
+class Stationarity:
+    """How far ``θ̂`` is from the minimum of its objective.
+
+    ``gradient`` is ``∇R(θ̂)``, ``newton_step`` is ``-H⁻¹∇R(θ̂)``, ``ratio`` is the
+    step's norm over the root-mean-square effect of removing one row.
+    """
+
+    gradient: np.ndarray
+    newton_step: np.ndarray
+    ratio: float
+
+    @property
+    def gradient_norm(self):
+        return float(np.linalg.norm(self.gradient))
+
+
+class FittedInfluence:
+    """Objective, factored Hessian and memoized results of one fitted model.
+
+    Built by :meth:`InfluenceState.resolve` for one value of the parameters and
+    the settings of :func:`~skinfluence.set_config`.
+
+    Attributes
+    ----------
+    data : TrainingData
+    adapter : the estimator's adapter (:mod:`skinfluence._adapters`)
+    objective : the training objective (:class:`~skinfluence._objective.Objective`)
+    theta : ndarray of shape (n_params,)
+    solver : DenseHessianSolver or ConjugateGradientSolver
+    stationarity : Stationarity
+    """
+
+    def __init__(self, estimator, data, settings):
+        self.data = data
+        self.settings = settings
+        self.adapter = adapter = adapter_for(estimator)
+        adapter.check_supported()
+        self.objective = adapter.objective(data.X, data.y, data.sample_weight)
+        self.theta = adapter.theta()
+        adapter.check_objective(self.objective)
+        self.solver = _hessian_solver(self.objective, self.theta, settings)
+        adapter.check_solution(self.objective, self.solver)
+        self.stationarity = self._stationarity()
+        self._influence_params = None
+        self._loo = None
+
+    # -- validation of user inputs ------------------------------------------------
+    def validate_X(self, X):
+        """``X`` checked against the fit (features, names), float64, CSR or dense."""
+        return validate_data(
+            self.adapter.estimator,
+            X,
+            reset=False,
+            accept_sparse="csr",
+            dtype=np.float64,
+        )
+
+    def test_data(self, X_test, y_test=None):
+        """Validated test features and targets encoded for the loss."""
+        X = self.validate_X(X_test)
+        if y_test is None:
+            y_test = self.adapter.default_targets(X)
+        else:
+            y_test = np.asarray(y_test)
+            if y_test.ndim == 0 or len(y_test) != X.shape[0]:
+                raise ValueError(
+                    f"y_test has {np.size(y_test)} values but X_test has "
+                    f"{X.shape[0]} rows."
+                )
+        return X, self.adapter.encode_targets(y_test)
+
+    # -- the quantities every public method is built from ---------------------------
+    @property
+    def n_samples(self):
+        return self.objective.n_samples
+
+    @property
+    def n_params(self):
+        return self.objective.n_params
+
+    def removal_shares(self):
+        """``s_i / S``: removing row ``i`` is up-weighting it by ``ε = -s_i/S``."""
+        return self.objective.sample_weight / self.objective.weight_sum
+
+    def solve(self, B):
+        """``H⁺ B`` with the factored (or CG) Hessian."""
+        return self.solver.solve(B)
+
+    def test_gradients(self, X, Y):
+        """Dense ``∇_θ L(z_j, θ̂)`` of validated, encoded test rows, (m, n_params)."""
+        return as_dense(self.objective.sample_gradients(self.theta, X, Y))
+
+    def influence_params(self):
+        """``-H⁻¹ g_i`` for every training row, (n_train, n_params), memoized."""
+        if self._influence_params is None:
+            G = as_dense(self.objective.influence_gradients(self.theta))
+            solved = self.solver.solve(G.T)
+            self._influence_params = np.negative(solved, out=solved).T
+        return self._influence_params
+
+    def train_gradient_product(self, A):
+        """``G A`` with ``G`` the training rows' influence gradients, (n, m)."""
+        objective = self.objective
+        A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
+        batches = list(
+            row_batches(objective.n_samples, A.shape[1] * objective.n_outputs)
+        )
+        if len(batches) == 1:  # no copy into a preallocated result
+            return objective.influence_gradient_product(self.theta, A)
+        out = np.empty((A.shape[1], objective.n_samples))  # returned transposed
+        for batch in batches:
+            out[:, batch] = objective.influence_gradient_product(self.theta, A, batch).T
+        return out.T
+
+    def influence_on(self, gradients):
+        """``-g_iᵀ H⁻¹ f`` for columns ``f`` of ``gradients`` (n_params, m): (m, n)."""
+        return self.train_gradient_product(-self.solver.solve(gradients)).T
+
+    def response(self, response_method):
+        """The declared map from raw prediction to an output, and its name."""
+        return self.adapter.response(response_method)
+
+    def loo(self):
+        """Leave-one-out pieces of every row (memoized): see :mod:`._removal`."""
+        if self._loo is None:
+            from ._removal import leave_one_out
+
+            self._loo = leave_one_out(self)
+        return self._loo
+
+    def clear_results(self):
+        """Forget memoized results, keep the factored Hessian (for benchmarks)."""
+        self._influence_params = self._loo = None
+
+    # -- stationarity -----------------------------------------------------------------
+    def _stationarity(self):
+        objective, theta, solver = self.objective, self.theta, self.solver
+        grad = objective.gradient(theta)
+        # typical effect of removing one row, sqrt(mean_i ‖(s_i/S) H⁻¹ g_i‖²),
+        # estimated on evenly spaced rows (256 with Cholesky, 16 with CG)
+        n_probe = 16 if solver.method == "cg" else 256
+        rows = np.unique(np.linspace(0, objective.n_samples - 1, n_probe).astype(int))
+        G = as_dense(objective.influence_gradients(theta, rows))
+        w = objective.sample_weight[rows] / objective.weight_sum
+        solved = solver.solve(np.column_stack([G.T * w, grad]))
+        step = -solved[:, -1]
+        typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
+        ratio = np.linalg.norm(step) / typical if typical > 0 else np.inf
+        return Stationarity(grad, step, float(ratio))
+
+    def warn_if_not_stationary(self, name):
+        s = self.stationarity
+        if s.ratio > self.settings["stationarity_threshold"]:
+            warnings.warn(
+                f"{name} is not at the minimum of its objective: "
+                f"‖∇R(θ̂)‖ = {s.gradient_norm:.3g}, and the Newton step to the "
+                f"minimum is {s.ratio:.3g} times the typical effect of removing one "
+                "training row, so influences describe that row's effect less well "
+                "than they could. Refit with a smaller tol (e.g. tol=1e-8) and a "
+                "larger max_iter, or use newton_update().",
+                NonStationaryWarning,
+                stacklevel=4,
+            )
+
+
+class InfluenceState:
+    """Training data of a fitted model and its :class:`FittedInfluence`, rebuilt
+    when the parameters or the settings change. Pickles without the latter."""
+
+    def __init__(self, data):
+        self.data = data
+        self._fitted = None
+        self._key = None
+
+    def resolve(self, estimator):
+        settings = get_config()
+        theta = adapter_for(estimator).theta()
+        params = repr(sorted(estimator.get_params(deep=False).items()))
+        key = (tuple(sorted(settings.items())), params, theta.tobytes())
+        if self._key != key:
+            self._fitted = None
+            fitted = FittedInfluence(estimator, self.data, settings)
+            fitted.warn_if_not_stationary(type(estimator).__name__)
+            self._fitted, self._key = fitted, key  # complete and valid
+        return self._fitted
+
+    def clear(self):
+        """Forget the built state (it is rebuilt on next use)."""
+        self._fitted = self._key = None
+
+    def __getstate__(self):
+        return {"data": self.data, "_fitted": None, "_key": None}
+
+
+def _hessian_solver(objective, theta, settings):
+    """Cholesky of the dense Hessian, or matrix-free CG for many parameters."""
+    kind = settings["hessian_solver"]
+    if kind == "auto":
+        kind = (
+            "cholesky" if objective.n_params <= settings["max_dense_params"] else "cg"
+        )
+    if kind == "cholesky":
+        return DenseHessianSolver(objective.hessian(theta), objective.null_directions())
+    return ConjugateGradientSolver(
+        lambda V: objective.hessian_dot(theta, V),
+        objective.hessian_diagonal(theta),
+        objective.null_directions(),
+        tol=settings["cg_tol"],
+        maxiter=settings["cg_maxiter"],
+    )
+
+
+def row_batches(n_rows, row_width):
+    """Slices of rows such that ``row_width`` float64 per row fit in scikit-learn's
+    ``working_memory``."""
+    budget = sklearn_get_config()["working_memory"] * 2**20
+    return gen_batches(n_rows, max(1, int(budget // (8 * max(row_width, 1)))))
