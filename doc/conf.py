@@ -52,7 +52,7 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
 }
 
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 
@@ -75,5 +75,16 @@ def _skip_scikit_learn_members(app, what, name, obj, skip, options):
     return None
 
 
+def _write_capability_table():
+    """The user guide's capability table, measured by calling every method."""
+    from skinfluence._capabilities import capability_table_rst
+
+    out = os.path.join(os.path.dirname(__file__), "_generated")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "capabilities.rst"), "w", encoding="utf-8") as f:
+        f.write(capability_table_rst())
+
+
 def setup(app):
+    _write_capability_table()
     app.connect("autodoc-skip-member", _skip_scikit_learn_members)

@@ -1,7 +1,7 @@
 """Fitted scikit-learn estimator → exact training objective, declaratively.
 
-An adapter states one estimator family's facts (``../shared/design.md`` and
-:doc:`/developers` give the objectives): its per-sample loss, how targets are
+An adapter states one estimator family's facts (the user guide's table gives
+the objectives, :doc:`/developers` the architecture): its per-sample loss, how targets are
 encoded, its effective weights, its penalty (a declared
 :class:`~skinfluence._penalties.Penalty`: L2 per parameter, L1 strengths, and
 how it scales with the rows), the responses its outputs apply to the raw

@@ -44,7 +44,12 @@ CONFIGURATIONS = (
         {"loss": "hinge", "smooth_hinge_temperature": 1e-3},
         "binary",
     ),
-    ("SGDClassifier log_loss", "InfluenceSGDClassifier", {"loss": "log_loss"}, "binary"),
+    (
+        "SGDClassifier log_loss",
+        "InfluenceSGDClassifier",
+        {"loss": "log_loss"},
+        "binary",
+    ),
     (
         "SGDClassifier modified_huber",
         "InfluenceSGDClassifier",
@@ -145,30 +150,39 @@ def capability_matrix(configurations=None):
 
 
 def capability_table_rst(cells=None):
-    """The matrix as a reStructuredText list-table with numbered refusals."""
+    """The matrix as a reStructuredText table: per configuration, the methods
+    refused (with numbered reasons) and the response methods it does not have;
+    every other method works."""
     cells = capability_matrix() if cells is None else cells
     labels = list(dict.fromkeys(label for label, _ in cells))
     methods = list(dict.fromkeys(method for _, method in cells))
     reasons = {}
     lines = [
+        f"All {len(methods)} public methods work except where listed.",
+        "",
         ".. list-table::",
         "   :header-rows: 1",
-        "   :stub-columns: 1",
         "",
-        "   * - method",
+        "   * - configuration",
+        "     - refused",
+        "     - response methods without influence (absent, or class labels)",
     ]
-    lines += [f"     - {label}" for label in labels]
-    for method in methods:
-        lines.append(f"   * - ``{method}``")
-        for label in labels:
+    for label in labels:
+        refused, absent = [], []
+        for method in methods:
             cell = cells[label, method]
-            if cell.startswith("refused: "):
+            if cell == "n/a":
+                absent.append(f"``{method.partition('(')[2].rstrip(')')}``")
+            elif cell != "ok":
                 text = re.sub(r"Influence\w+", "<estimator>", cell[len("refused: ") :])
                 number = reasons.setdefault(text, len(reasons) + 1)
-                cell = f"refused [{number}]"
-            lines.append(f"     - {'✓' if cell == 'ok' else cell}")
+                refused.append(f"``{method}`` [{number}]")
+        lines += [
+            f"   * - {label}",
+            f"     - {', '.join(refused) or '—'}",
+            f"     - {', '.join(absent) or '—'}",
+        ]
     lines.append("")
     for text, number in reasons.items():
-        lines.append(f"[{number}] {text}")
-        lines.append("")
+        lines += [f"[{number}] {text}", ""]
     return "\n".join(lines)

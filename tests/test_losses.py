@@ -1,40 +1,20 @@
-"""Each per-sample loss: gradient and Hessian action against finite differences."""
+"""Every registered loss and response: derivatives against finite differences,
+values against direct formulas and scikit-learn."""
 
 import numpy as np
 import pytest
 
-from skinfluence._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
-
-
-def _case(name, rng, n=7):
-    if name == "binary":
-        return BinaryLogLoss(), rng.integers(0, 2, (n, 1)).astype(float)
-    if name == "multinomial":
-        y = np.eye(4)[rng.integers(0, 4, n)]
-        return MultinomialLogLoss(4), y
-    return SquaredError(3), rng.normal(size=(n, 3))
-
-
-LOSSES = ["binary", "multinomial", "squared"]
-
-
-@pytest.mark.parametrize("name", LOSSES)
-def test_gradient_and_hessian_match_finite_differences(name):
-    rng = np.random.default_rng(0)
-    loss, y = _case(name, rng)
-    raw = 3 * rng.normal(size=y.shape)
-    h = 1e-6
-    for k in range(y.shape[1]):
-        e = np.zeros_like(raw)
-        e[:, k] = h
-        fd_grad = (loss.loss(y, raw + e) - loss.loss(y, raw - e)) / (2 * h)
-        np.testing.assert_allclose(
-            loss.gradient(y, raw)[:, k], fd_grad, rtol=1e-7, atol=1e-9
-        )
-        fd_hess = (loss.gradient(y, raw + e) - loss.gradient(y, raw - e)) / (2 * h)
-        np.testing.assert_allclose(
-            loss.hessian_apply(y, raw, e / h), fd_hess, rtol=1e-6, atol=1e-8
-        )
+from skinfluence._losses import (
+    LOSSES,
+    BinaryLogLoss,
+    BinaryProbability,
+    Exp,
+    Identity,
+    ModifiedHuberProbability,
+    MultinomialLogLoss,
+    OneVsRestLogisticProbability,
+    SoftmaxProbability,
+)
 
 
 def test_log_losses_match_direct_formulas_and_stay_finite():
@@ -61,76 +41,6 @@ def test_multinomial_hessian_is_diag_p_minus_ppt():
     loss = MultinomialLogLoss(5)
     for v in np.eye(5):
         np.testing.assert_allclose(loss.hessian_apply(None, raw, v[None]), [full @ v])
-
-
-def _new_cases():
-    from skinfluence._losses import (
-        HalfSquaredError,
-        Huber,
-        MarginLogLoss,
-        ModifiedHuber,
-        SmoothHinge,
-        SquaredHinge,
-        TweedieHalfDeviance,
-    )
-
-    return {
-        "poisson-log": TweedieHalfDeviance(1, "log"),
-        "gamma-log": TweedieHalfDeviance(2, "log"),
-        "tweedie-1.5-log": TweedieHalfDeviance(1.5, "log"),
-        "tweedie-3-log": TweedieHalfDeviance(3, "log"),
-        "normal-identity": TweedieHalfDeviance(0, "identity"),
-        "tweedie-1.5-identity": TweedieHalfDeviance(1.5, "identity"),
-        "margin-log": MarginLogLoss(2),
-        "squared-hinge": SquaredHinge(2),
-        "smooth-hinge": SmoothHinge(0.3, 2),
-        "modified-huber": ModifiedHuber(2),
-        "half-squared": HalfSquaredError(2),
-        "huber": Huber(0.7, 2),
-    }
-
-
-NEW_CASES = _new_cases()
-
-
-def _new_inputs(name, rng, n=9):
-    if "identity" in name or "log" in name and "margin" not in name:
-        y = rng.gamma(2.0, 1.0, (n, 1))
-        raw = (
-            rng.uniform(0.2, 3.0, (n, 1))
-            if "identity" in name
-            else rng.normal(size=(n, 1))
-        )
-        return y, raw
-    K = 2
-    if name in ("half-squared", "huber"):
-        return rng.normal(size=(n, K)), 3 * rng.normal(size=(n, K))
-    y = rng.choice([-1.0, 1.0], (n, K))
-    # keep margins away from the kinks at -1 and 1
-    m = rng.choice([-1.0, 1.0], (n, K)) * rng.uniform(0.1, 3.0, (n, K)) + 1.0 * (
-        rng.random((n, K)) < 0.3
-    )
-    m[np.abs(np.abs(m) - 1) < 0.05] += 0.2
-    return y, m * y
-
-
-@pytest.mark.parametrize("name", NEW_CASES)
-def test_new_losses_match_finite_differences(name):
-    loss = NEW_CASES[name]
-    rng = np.random.default_rng(4)
-    y, raw = _new_inputs(name, rng)
-    h = 1e-6
-    for k in range(raw.shape[1]):
-        e = np.zeros_like(raw)
-        e[:, k] = h
-        fd_grad = (loss.loss(y, raw + e) - loss.loss(y, raw - e)) / (2 * h)
-        np.testing.assert_allclose(
-            loss.gradient(y, raw)[:, k], fd_grad, rtol=1e-6, atol=1e-8
-        )
-        fd_hess = (loss.gradient(y, raw + e) - loss.gradient(y, raw - e)) / (2 * h)
-        np.testing.assert_allclose(
-            loss.hessian_apply(y, raw, e / h), fd_hess, rtol=1e-5, atol=1e-7
-        )
 
 
 @pytest.mark.parametrize("power", [0, 1, 1.5, 2, 3])
@@ -187,3 +97,96 @@ def test_squared_hinge_uses_the_one_sided_second_derivative_at_the_kink():
     np.testing.assert_array_equal(
         SquaredHinge().hessian_apply(y, raw, np.ones((3, 1))), [[2.0], [0.0], [0.0]]
     )
+
+
+# -- the registry: every loss, one finite-difference test ---------------------------
+
+
+def _registry_inputs(name, loss, rng, n=9):
+    K = loss.n_outputs
+    if "deviance" in name:
+        y = rng.gamma(2.0, 1.0, (n, 1))
+        raw = (
+            rng.uniform(0.2, 3.0, (n, 1))
+            if "identity" in name
+            else rng.normal(size=(n, 1))
+        )
+        return y, raw
+    if name == "binary_log_loss":
+        return rng.integers(0, 2, (n, 1)).astype(float), 3 * rng.normal(size=(n, 1))
+    if name == "multinomial_log_loss":
+        return np.eye(K)[rng.integers(0, K, n)], 3 * rng.normal(size=(n, K))
+    if name in ("squared_error", "half_squared_error", "huber"):
+        return rng.normal(size=(n, K)), 3 * rng.normal(size=(n, K))
+    y = rng.choice([-1.0, 1.0], (n, K))
+    m = rng.choice([-1.0, 1.0], (n, K)) * rng.uniform(0.1, 3.0, (n, K))
+    m[np.abs(np.abs(m) - 1) < 0.05] += 0.2  # away from the kinks at ±1
+    return y, m * y
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_registered_loss_matches_finite_differences(name):
+    """Gradient, Hessian blocks and declared properties of every loss in LOSSES."""
+    loss = LOSSES[name](3)
+    rng = np.random.default_rng(11)
+    y, raw = _registry_inputs(name, loss, rng)
+    K, h = raw.shape[1], 1e-6
+    blocks = loss.hessian_blocks(y, raw)
+    for k in range(K):
+        e = np.zeros_like(raw)
+        e[:, k] = h
+        fd_grad = (loss.loss(y, raw + e) - loss.loss(y, raw - e)) / (2 * h)
+        np.testing.assert_allclose(
+            loss.gradient(y, raw)[:, k], fd_grad, rtol=1e-6, atol=1e-8
+        )
+        fd_hess = (loss.gradient(y, raw + e) - loss.gradient(y, raw - e)) / (2 * h)
+        np.testing.assert_allclose(blocks[:, :, k], fd_hess, rtol=1e-5, atol=1e-7)
+    if loss.convex:  # declared: every per-sample Hessian is positive semi-definite
+        assert np.linalg.eigvalsh(blocks).min() > -1e-12
+    if loss.constant_hessian:
+        np.testing.assert_allclose(loss.hessian_blocks(y, 2 * raw + 1), blocks)
+    if loss.shift_invariant:
+        np.testing.assert_allclose(loss.loss(y, raw + 0.7), loss.loss(y, raw))
+
+
+RESPONSES = {
+    "identity": (Identity(), 2),
+    "exp": (Exp(), 1),
+    "binary-probability": (BinaryProbability(), 1),
+    "softmax": (SoftmaxProbability(), 3),
+    "ovr-logistic-binary": (OneVsRestLogisticProbability(), 1),
+    "ovr-logistic": (OneVsRestLogisticProbability(), 3),
+    "modified-huber-binary": (ModifiedHuberProbability(), 1),
+    "modified-huber": (ModifiedHuberProbability(), 3),
+}
+
+
+@pytest.mark.parametrize("name", RESPONSES)
+def test_responses_jacobians_match_finite_differences(name):
+    response, K = RESPONSES[name]
+    rng = np.random.default_rng(5)
+    raw = rng.uniform(-0.9, 0.9, (6, K)) if "huber" in name else rng.normal(size=(6, K))
+    values, J = response(raw)
+    h = 1e-6
+    for k in range(K):
+        e = np.zeros_like(raw)
+        e[:, k] = h
+        fd = (response(raw + e)[0] - response(raw - e)[0]) / (2 * h)
+        np.testing.assert_allclose(J[:, :, k], fd, rtol=1e-6, atol=1e-9)
+
+
+def test_probability_responses_equal_sklearn_predict_proba():
+    """The declared responses reproduce scikit-learn's own predict_proba."""
+    from sklearn.linear_model import SGDClassifier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 3))
+    for loss, response in [
+        ("log_loss", OneVsRestLogisticProbability()),
+        ("modified_huber", ModifiedHuberProbability()),
+    ]:
+        for n_classes in (2, 3):
+            y = rng.integers(0, n_classes, 60)
+            model = SGDClassifier(loss=loss, random_state=0).fit(X, y)
+            raw = model.decision_function(X).reshape(60, -1)
+            np.testing.assert_allclose(response(raw)[0], model.predict_proba(X))

@@ -1,6 +1,7 @@
 """The public API of the ready classes: shapes, conventions, removal, errors,
 pandas, pickling, clone, Pipeline and GridSearchCV."""
 
+import inspect
 import pickle
 import warnings
 
@@ -21,6 +22,7 @@ from skinfluence import (
     NonStationaryWarning,
     SingularHessianWarning,
 )
+from skinfluence._adapters import REGISTRY
 
 
 @pytest.fixture(scope="module")
@@ -400,3 +402,61 @@ def test_float32_input_is_computed_in_float64(cancer):
     np.testing.assert_allclose(
         m32.influence_loss(Xt, yt), m64.influence_loss(Xt, yt), rtol=1e-10, atol=1e-14
     )
+
+
+# -- fit takes every argument of the estimator's own fit -----------------------------
+
+
+@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.ready)
+def test_fit_has_the_signature_of_the_estimators_fit(entry):
+    ready = entry.ready_class()
+    assert inspect.signature(ready.fit) == inspect.signature(entry.estimator.fit)
+
+
+def test_fit_passes_every_argument_through():
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.model_selection import GroupKFold
+
+    from skinfluence import InfluenceRidgeCV, InfluenceSGDClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    start = np.array([[3.0, -1.0, 0.5]])
+    ours = InfluenceSGDClassifier(max_iter=1, tol=None, random_state=0)
+    theirs = SGDClassifier(max_iter=1, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y, coef_init=start, intercept_init=[0.2])
+        theirs.fit(X, y, coef_init=start, intercept_init=[0.2])
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)  # the start was used
+    from sklearn import config_context as sklearn_config
+    from sklearn.linear_model import RidgeCV
+
+    groups = np.repeat(np.arange(6), 10)
+    target = X @ [1.0, 2.0, 0.0] + rng.normal(size=60)
+    with sklearn_config(enable_metadata_routing=True):  # RidgeCV routes groups
+        model = InfluenceRidgeCV(alphas=[0.1, 10.0], cv=GroupKFold(3))
+        model.fit(X, target, groups=groups)
+        plain = RidgeCV(alphas=[0.1, 10.0], cv=GroupKFold(3))
+        plain.fit(X, target, groups=groups)
+    assert model.alpha_ == plain.alpha_
+    assert model.influence_params_.shape == (60, 4)
+    weights = rng.uniform(0.5, 2.0, 60)
+    positional = InfluenceSGDClassifier(loss="log_loss", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        positional.fit(X, y, None, None, weights)  # sample_weight is fit's 5th
+        np.testing.assert_array_equal(
+            positional.influence_state().data.sample_weight, weights
+        )
+
+
+def test_metadata_routing_sees_sample_weight():
+    from sklearn import config_context as sklearn_config
+
+    from skinfluence import InfluenceRidge
+
+    with sklearn_config(enable_metadata_routing=True):
+        model = InfluenceRidge().set_fit_request(sample_weight=True)
+        assert model.get_metadata_routing().fit.requests["sample_weight"] is True
