@@ -33,7 +33,7 @@ from sklearn.linear_model import (
     SGDRegressor,
     TweedieRegressor,
 )
-from sklearn.svm import LinearSVC
+from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
 from ._huber import HuberObjective
@@ -48,6 +48,7 @@ from ._losses import (
     MultinomialLogLoss,
     OneVsRestLogisticProbability,
     SmoothHinge,
+    SquaredEpsilonInsensitive,
     SquaredError,
     SquaredHinge,
     TweedieHalfDeviance,
@@ -608,6 +609,35 @@ class LinearSVCAdapter(_OneVsRestAdapter):
         return Penalty(_l2_on_coef(est.coef_.size, 1.0 / est.C, _n_intercepts(est), b))
 
 
+class LinearSVRAdapter(Adapter):
+    """``½‖[w, b_raw]‖² + C Σ s_i max(0, |y_i − f_i| − ε)²``, divided by ``C``.
+
+    liblinear penalizes ``b_raw = intercept_ / intercept_scaling`` as for
+    LinearSVC. ``loss="epsilon_insensitive"`` (the default) has no second
+    derivative anywhere it matters and is refused.
+    """
+
+    def check_supported(self):
+        loss = self.estimator.loss
+        if loss != "squared_epsilon_insensitive":
+            raise NotImplementedError(
+                f"{self.name}(loss={loss!r}) is piecewise linear: its second "
+                "derivative is zero wherever it exists, so influences are not "
+                "defined; use loss='squared_epsilon_insensitive'."
+            )
+
+    def loss(self):
+        return SquaredEpsilonInsensitive(self.estimator.epsilon)
+
+    def responses(self):
+        return {"predict": Identity()}
+
+    def penalty(self, s, n_rows):
+        est = self.estimator
+        b = 1.0 / (est.C * est.intercept_scaling**2)
+        return Penalty(_l2_on_coef(est.coef_.size, 1.0 / est.C, _n_intercepts(est), b))
+
+
 class _SGDAdapter(Adapter):
     """SGD: ``Σ s_i L(y_i, f_i) + (n α / 2)‖w‖²``, ``n`` the number of rows.
 
@@ -792,6 +822,7 @@ REGISTRY = (
     Entry(GammaRegressor, GammaAdapter, "InfluenceGammaRegressor"),
     Entry(TweedieRegressor, TweedieAdapter, "InfluenceTweedieRegressor"),
     Entry(LinearSVC, LinearSVCAdapter, "InfluenceLinearSVC"),
+    Entry(LinearSVR, LinearSVRAdapter, "InfluenceLinearSVR"),
     Entry(SGDClassifier, SGDClassifierAdapter, "InfluenceSGDClassifier"),
     Entry(SGDRegressor, SGDRegressorAdapter, "InfluenceSGDRegressor"),
     Entry(HuberRegressor, HuberAdapter, "InfluenceHuberRegressor"),

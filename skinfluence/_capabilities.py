@@ -45,6 +45,12 @@ CONFIGURATIONS = (
         "binary",
     ),
     (
+        "LinearSVR",
+        "InfluenceLinearSVR",
+        {"loss": "squared_epsilon_insensitive", "epsilon": 0.2},
+        "regression",
+    ),
+    (
         "SGDClassifier log_loss",
         "InfluenceSGDClassifier",
         {"loss": "log_loss"},

@@ -19,7 +19,7 @@ from sklearn.linear_model import (
     SGDRegressor,
     TweedieRegressor,
 )
-from sklearn.svm import LinearSVC
+from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils._param_validation import Interval
 
 from ._mixin import InfluenceMixin
@@ -300,6 +300,31 @@ class InfluenceLinearSVC(InfluenceMixin, LinearSVC):
             max_iter=max_iter,
         )
         self.smooth_hinge_temperature = smooth_hinge_temperature
+
+
+class InfluenceLinearSVR(InfluenceMixin, LinearSVR):
+    """:class:`~sklearn.svm.LinearSVR` with influence functions.
+
+    The objective is liblinear's,
+    ``½‖[w, b_raw]‖² + C Σ s_i max(0, |y_i − f_i| − ε)²`` with
+    ``loss="squared_epsilon_insensitive"`` (``b_raw = intercept_ /
+    intercept_scaling``: the intercept is penalized). Its second derivative
+    jumps at ``|y − f| = ε``; the one-sided value is used (2 outside the tube, 0
+    inside). The default ``loss="epsilon_insensitive"`` is refused. The test
+    loss is the same squared ε-insensitive loss.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceLinearSVR
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceLinearSVR(
+    ...     loss="squared_epsilon_insensitive", epsilon=5.0, tol=1e-10, max_iter=100_000
+    ... ).fit(scale(X), y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
 
 
 class _PartialFitForgets:

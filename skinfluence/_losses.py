@@ -435,6 +435,30 @@ class Huber(Loss):
         return np.where(np.abs(raw - y) <= self.epsilon, 1.0, 0.0) * v
 
 
+class SquaredEpsilonInsensitive(Loss):
+    """``max(0, |y - raw| - ε)²`` (LinearSVR's ``squared_epsilon_insensitive``).
+
+    Once continuously differentiable; the second derivative jumps from 0 to 2
+    at ``|y - raw| = ε``: we use 2 where ``|y - raw| > ε`` and 0 elsewhere.
+    """
+
+    smooth = False
+
+    def __init__(self, epsilon, n_outputs=1):
+        self.epsilon = float(epsilon)
+        self.n_outputs = n_outputs
+
+    def loss(self, y, raw):
+        return (np.maximum(0.0, np.abs(y - raw) - self.epsilon) ** 2).sum(axis=1)
+
+    def gradient(self, y, raw):
+        r = raw - y
+        return 2.0 * np.sign(r) * np.maximum(0.0, np.abs(r) - self.epsilon)
+
+    def hessian_apply(self, y, raw, v):
+        return np.where(np.abs(raw - y) > self.epsilon, 2.0, 0.0) * v
+
+
 #: every loss, by name, with a factory taking the number of outputs: one
 #: finite-difference test runs over all of them (tests/test_losses.py)
 LOSSES = {
@@ -455,4 +479,5 @@ LOSSES = {
     "smooth_hinge": lambda K: SmoothHinge(0.3, K),
     "modified_huber": ModifiedHuber,
     "huber": lambda K: Huber(0.7, K),
+    "squared_epsilon_insensitive": lambda K: SquaredEpsilonInsensitive(0.3, K),
 }

@@ -9,6 +9,7 @@ import skinfluence
 # LogisticRegressionCV also with Cs=2, which cuts its checks from 70 s to ~15 s.
 FAST = {
     "InfluenceLinearSVC": dict(max_iter=20),
+    "InfluenceLinearSVR": dict(max_iter=20),
     "InfluenceSGDClassifier": dict(max_iter=5),
     "InfluenceSGDRegressor": dict(max_iter=5),
     "InfluenceLogisticRegressionCV": dict(
@@ -43,6 +44,7 @@ INHERITED_XFAILS = {
     },
     "InfluenceRidgeClassifier": _N_ITER,
     "InfluenceLinearSVC": _SGD_LIKE,
+    "InfluenceLinearSVR": _SGD_LIKE,
     "InfluenceSGDClassifier": _SGD_LIKE,
     "InfluenceSGDRegressor": _SGD_LIKE,
 }
