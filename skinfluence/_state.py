@@ -235,7 +235,7 @@ class FittedInfluence:
                 "than they could. Refit with a smaller tol (e.g. tol=1e-8) and a "
                 "larger max_iter, or use newton_update().",
                 NonStationaryWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
 
