@@ -1,6 +1,7 @@
 """Give an already fitted scikit-learn model influence functions, without refitting."""
 
 import copy
+import inspect
 import warnings
 
 import numpy as np
@@ -28,7 +29,7 @@ def _influence_class(estimator):
     return entry_for(estimator, exact=True).ready_class()
 
 
-def attach(estimator, X_train, y_train, sample_weight=None):
+def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     """Influence-capable copy of an already fitted estimator, without refitting.
 
     The fitted attributes of ``estimator`` are copied into the matching
@@ -58,6 +59,10 @@ def attach(estimator, X_train, y_train, sample_weight=None):
     y_train : array-like of shape (n_samples,) or (n_samples, n_targets)
     sample_weight : array-like of shape (n_samples,), default=None
         The weights the estimator was fitted with.
+    **influence_params
+        Parameters the ``Influence*`` class has and the scikit-learn class has
+        not, e.g. ``smooth_hinge_temperature=1e-3`` for a ``LinearSVC`` fitted
+        with ``loss="hinge"``; the others keep their defaults.
 
     Returns
     -------
@@ -84,7 +89,9 @@ def attach(estimator, X_train, y_train, sample_weight=None):
         check_is_fitted(estimator)
         head = copy.deepcopy(estimator[:-1])
         name, last = estimator.steps[-1]
-        attached = attach(last, head.transform(X_train), y_train, sample_weight)
+        attached = attach(
+            last, head.transform(X_train), y_train, sample_weight, **influence_params
+        )
         return InfluencePipeline(
             head.steps + [(name, attached)],
             memory=estimator.memory,
@@ -95,6 +102,7 @@ def attach(estimator, X_train, y_train, sample_weight=None):
     new = cls.__new__(cls)
     state = {k: v for k, v in vars(estimator).items() if not k.startswith("_influence")}
     new.__dict__.update(copy.deepcopy(state))
+    _set_influence_params(new, estimator, influence_params)
     # checks feature count and names against the fit (reset=False)
     validate_data(new, X_train, reset=False, skip_check_array=True)
     n = _num_rows(X_train)
@@ -135,6 +143,23 @@ def attach(estimator, X_train, y_train, sample_weight=None):
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=2)
     return new
+
+
+def _set_influence_params(new, estimator, given):
+    """The ready class's own parameters: defaults, or the values given."""
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(type(new).__init__).parameters.items()
+        if name not in vars(estimator) and p.default is not inspect.Parameter.empty
+    }
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TypeError(
+            f"attach: {type(new).__name__} has no parameters {unknown} beyond "
+            f"those of {type(estimator).__name__}; it accepts {sorted(defaults)}."
+        )
+    for name, default in defaults.items():
+        setattr(new, name, given.get(name, default))
 
 
 def _num_rows(a):

@@ -121,6 +121,8 @@ def fit_configuration(label, seed=0):
     model = getattr(skinfluence, name)(**params)
     if "tol" in model.get_params():
         model.set_params(tol=1e-10)
+    if "random_state" in model.get_params():  # SGD and saga: reproducible cells
+        model.set_params(random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)

@@ -27,7 +27,10 @@ class DiagnosticsMixin:
         """``φ`` and the residual degrees of freedom; refused where the loss is
         not a negative log-likelihood (no scale to divide by)."""
         objective = fitted.objective
-        dof = np.count_nonzero(objective.sample_weight) - fitted.solver.rank
+        # observations: every output of every row with weight (independent
+        # outputs each have their own residual); parameters: the identified ones
+        n_obs = np.count_nonzero(objective.sample_weight) * objective.n_outputs
+        dof = n_obs - self._n_identified(fitted)
         if dof <= 0:
             raise ValueError("Dispersion needs more rows with weight than parameters.")
         phi = objective.dispersion(fitted.theta, dof)
@@ -39,6 +42,11 @@ class DiagnosticsMixin:
                 "(no dispersion). Use dfbeta() or loo_params_change() instead."
             )
         return phi, dof
+
+    def _n_identified(self, fitted):
+        """Parameters the data identify: the Hessian's rank less the coordinates
+        an L1 active set freezes at zero (the lasso's degrees of freedom)."""
+        return fitted.solver.rank - fitted.objective.n_frozen
 
     def leverage(self):
         """Generalized hat values ``h_ii`` of the training rows.
@@ -111,7 +119,7 @@ class DiagnosticsMixin:
         # standard errors need diag(A⁻¹): p solves with unit vectors (p is small)
         inv_diag = np.diag(fitted.solve(np.eye(objective.n_params)))
         inv_diag = inv_diag / objective.weight_sum
-        phi = objective.deleted_dispersion(fitted.theta, dof, loo.leverage)
+        phi = objective.deleted_dispersion(fitted.theta, dof, loo.output_leverage)
         return -loo.changes / np.sqrt(phi[:, None] * inv_diag)
 
     def cooks_distance(self):
@@ -132,7 +140,7 @@ class DiagnosticsMixin:
         """
         fitted = self.influence_state()
         phi, _ = self._dispersion(fitted)
-        return fitted.loo().quadratic / (fitted.solver.rank * phi)
+        return fitted.loo().quadratic / (self._n_identified(fitted) * phi)
 
     def self_influence(self):
         """``I_up,loss(z_i, z_i)`` for every training row.

@@ -145,14 +145,15 @@ class Loss:
 
     def deleted_dispersion(self, y, raw, sample_weight, dof, leverage):
         """``φ₍ᵢ₎``, the dispersion of the fit without row ``i`` (Gaussian only,
-        exact for least squares; Belsley, Kuh & Welsch 1980, eq. 2.8); else ``φ``."""
+        exact for least squares; Belsley, Kuh & Welsch 1980, eq. 2.8, per
+        independent output: ``leverage`` is (n, K)); else ``φ``."""
         phi = self.dispersion(y, raw, sample_weight, dof)
         if self.dispersion_kind != "gaussian":
             return np.full(y.shape[0], phi)
-        r2 = ((y - raw) ** 2).sum(axis=1)
         safe = np.where(leverage < 1, 1 - leverage, np.inf)
-        rss = phi * dof / self.gaussian_factor - sample_weight * r2 / safe
-        return self.gaussian_factor * rss / (dof - 1)
+        deleted = sample_weight * ((y - raw) ** 2 / safe).sum(axis=1)
+        rss = phi * dof / self.gaussian_factor - deleted
+        return self.gaussian_factor * rss / (dof - y.shape[1])
 
 
 class BinaryLogLoss(Loss):

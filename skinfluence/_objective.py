@@ -49,6 +49,8 @@ class Objective:
 
     #: ``influence_perturbation`` needs ``∇_x ∇_θ L`` (features enter only via ``raw``)
     feature_perturbation = False
+    #: coordinates held at zero (an L1 active set's inactive coefficients)
+    n_frozen = 0
 
     def influence_gradients(self, theta, rows=None):
         """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``: ``∇L_i`` plus the penalty's
@@ -74,7 +76,8 @@ class Objective:
         return self.loss.dispersion(self.Y, raw, self.sample_weight, dof)
 
     def deleted_dispersion(self, theta, dof, leverage):
-        """``φ₍ᵢ₎`` of each row (the loss's Gaussian formula, else ``φ``)."""
+        """``φ₍ᵢ₎`` of each row (the loss's Gaussian formula, else ``φ``);
+        ``leverage`` holds each row's hat value per output, (n, K)."""
         raw = self.raw_prediction(theta)
         return self.loss.deleted_dispersion(
             self.Y, raw, self.sample_weight, dof, leverage
@@ -408,6 +411,7 @@ class ActiveSetObjective(Objective):
         self.keep = np.asarray(keep)
         self.columns = np.asarray(columns)
         self.n_params = n_params
+        self.n_frozen = n_params - self.keep.size
         self.n_features = n_params - inner.n_params + inner.n_features
         self.loss = inner.loss
         self.n_outputs = inner.n_outputs

@@ -23,6 +23,7 @@ solved from one factorization (:meth:`DenseHessianSolver.solve_shifted`).
 """
 
 import copy
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -53,9 +54,16 @@ def newton_steps(fitted, J, D, rho, delta):
     Jc = np.einsum("ikp,ip->ik", J, c)
     t = Jc - np.einsum("ikl,il->ik", P, rho)
     M = np.eye(k) - D @ P
+    # I − DP singular: the objective without the rows has no curvature along
+    # some direction its gradient points in (a leverage-1 row): no Newton step
+    sv = np.linalg.svd(M, compute_uv=False)
+    degenerate = sv[:, -1] <= 1e-10 * np.maximum(sv[:, 0], 1.0)
+    M[degenerate] = np.eye(k)
     z = np.linalg.solve(M, np.einsum("ikl,il->ik", D, t)[..., None])[..., 0]
     u = rho - z
-    return -c + np.einsum("ikp,ik->ip", Y, u), (Y, P, u)
+    step = -c + np.einsum("ikp,ik->ip", Y, u)
+    step[degenerate] = np.nan
+    return step, (Y, P, u), degenerate
 
 
 def _row_pieces(fitted, rows):
@@ -75,13 +83,20 @@ def group_newton_step(fitted, idx):
         D_group[i * k : (i + 1) * k, i * k : (i + 1) * k] = D[i]
     objective = fitted.objective
     delta = objective.penalty.removal_fraction(objective.sample_weight, idx)
-    step, _ = newton_steps(
+    step, _, degenerate = newton_steps(
         fitted,
         J.reshape(1, b * k, p),
         D_group[None],
         rho.reshape(1, b * k),
         np.array([delta]),
     )
+    if degenerate[0]:
+        raise ValueError(
+            "Removing these rows leaves the objective without curvature along a "
+            "direction its gradient points in (a row with leverage 1, e.g. the "
+            "only row in the curved part of its loss): one Newton step does not "
+            "exist. Use method='exact' or method='influence'."
+        )
     return step[0]
 
 
@@ -89,12 +104,16 @@ class LeaveOneOut:
     """Every row's leave-one-out pieces from one factorization.
 
     ``leverage`` (n,): ``trace(D_i J_i A⁻¹ J_iᵀ)`` of the full fit;
+    ``output_leverage`` (n, k): the diagonal of ``D_i J_i A⁻¹ J_iᵀ``, one hat
+    value per column of the row (per output of independent outputs);
     ``changes`` (n, p): ``θ'_i − θ*`` with ``θ* = θ̂ + newton_step_``;
     ``quadratic`` (n,): ``Δ_iᵀ A Δ_i`` of those changes.
     """
 
-    def __init__(self, leverage, changes, quadratic):
-        self.leverage, self.changes, self.quadratic = leverage, changes, quadratic
+    def __init__(self, output_leverage, changes, quadratic):
+        self.output_leverage = output_leverage
+        self.leverage = output_leverage.sum(axis=1)
+        self.changes, self.quadratic = changes, quadratic
 
 
 def leave_one_out(fitted):
@@ -104,24 +123,39 @@ def leave_one_out(fitted):
     S, penalty = objective.weight_sum, objective.penalty
     deltas = penalty.removal_fractions(objective.sample_weight)
     shifted = penalty.shifts_on_removal
-    leverage, changes, quad = np.empty(n), np.empty((n, p)), np.empty(n)
+    leverage, changes, quad = None, np.empty((n, p)), np.empty(n)
+    degenerate = np.zeros(n, dtype=bool)
     rows = np.arange(n)
     # J, Y (and Y of the unshifted Hessian) of (k, p) per row, k ≤ max(K, 2)
     for batch in row_batches(n, 4 * max(objective.n_outputs, 2) * p):
         J, D, rho = _row_pieces(fitted, rows[batch])
-        step, (Y, P, u) = newton_steps(fitted, J, D, rho, deltas[batch])
+        step, (Y, P, u), bad = newton_steps(fitted, J, D, rho, deltas[batch])
+        degenerate[batch] = bad
         changes[batch] = step - fitted.stationarity.newton_step
+        if leverage is None:
+            leverage = np.empty((n, J.shape[1]))
         if not shifted:
-            leverage[batch] = np.einsum("ikl,ilk->i", D, P)
+            leverage[batch] = np.einsum("ikl,ilk->ik", D, P)
             quad[batch] = np.einsum("ik,ikl,il->i", u, P, u)  # A⁺AA⁺ = A⁺
         else:
             b, k, _ = J.shape
             Y0 = solver.solve(J.reshape(b * k, p).T).T.reshape(b, k, p) / S
             leverage[batch] = np.einsum(
-                "ikl,ilk->i", D, np.einsum("ikp,ilp->ikl", J, Y0)
+                "ikl,ilk->ik", D, np.einsum("ikp,ilp->ikl", J, Y0)
             )
             C = changes[batch]
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
+    if degenerate.any():
+        warnings.warn(
+            f"Rows {np.flatnonzero(degenerate).tolist()[:10]} have no leave-one-out "
+            "Newton step: without any of them the objective has no curvature along "
+            "a direction its gradient points in (leverage 1). Their changes, "
+            "DFBETA(S) and Cook's distances are NaN; refit without them "
+            "(remove_effect(i, method='exact')) to see their effect.",
+            UserWarning,
+            stacklevel=4,
+        )
+    quad[degenerate] = np.nan
     return LeaveOneOut(leverage, changes, quad)
 
 

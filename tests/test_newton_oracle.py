@@ -38,12 +38,21 @@ zero coefficients stay zero, ``‖w‖₁ = sign(ŵ)ᵀw`` there.
 """
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
+from oracles import (
+    Huber,
+    Smooth,
+    newton_step,
+    objective_of,
+    oracle_removal,
+    rel_err,
+    theta_of,
+)
 from sklearn._loss.loss import (
     HalfBinomialLoss,
     HalfGammaLoss,
@@ -143,187 +152,7 @@ def make_data(target, seed, n, d):
 
 
 # --------------------------------------------------------------------------
-# the oracle: F(θ) in sum form, written from design.md §2
-
-
-def _design(X, fit_intercept):
-    return np.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X
-
-
-def _pointwise(loss, y, eta, power=None):
-    """First and second derivative in η of the per-sample data term."""
-    if loss == "squared":  # (y - η)²  (Ridge: no ½)
-        return 2.0 * (eta - y), np.full_like(eta, 2.0)
-    if loss == "half_squared":  # ½ (y - η)²  (Lasso/ElasticNet, SGD squared_error)
-        return eta - y, np.ones_like(eta)
-    if loss == "logistic":  # log(1 + e^η) - t η, t ∈ {0, 1}
-        p = 1.0 / (1.0 + np.exp(-eta))
-        return p - y, p * (1.0 - p)
-    mu = np.exp(eta)  # log link
-    if loss == "poisson":
-        return mu - y, mu
-    if loss == "gamma":
-        return 1.0 - y / mu, y / mu
-    if loss == "tweedie":
-        p = power
-        a, b = mu ** (2 - p), y * mu ** (1 - p)
-        return a - b, (2 - p) * a - (1 - p) * b
-    raise ValueError(loss)
-
-
-@dataclass
-class Smooth:
-    """``F(θ) = c Σ s_i ℓ(y_i, x_iᵀw + b) + λ/2 ‖w‖² + τ sign(ŵ)ᵀw``."""
-
-    loss: str
-    X: np.ndarray
-    y: np.ndarray
-    s: np.ndarray
-    fit_intercept: bool
-    c: float = 1.0
-    lam: float = 0.0
-    tau: float = 0.0
-    sign: np.ndarray = None
-    power: float = None
-    active: np.ndarray = None  # coordinates Newton acts on (None: all)
-    J: np.ndarray = field(init=False, repr=False)
-
-    def __post_init__(self):
-        self.J = _design(self.X, self.fit_intercept)
-
-    def grad_hess(self, theta):
-        d = self.X.shape[1]
-        d1, d2 = _pointwise(self.loss, self.y, self.J @ theta, self.power)
-        g = self.c * self.J.T @ (self.s * d1)
-        H = self.c * (self.J.T * (self.s * d2)) @ self.J
-        g[:d] += self.lam * theta[:d]
-        H[np.arange(d), np.arange(d)] += self.lam
-        if self.tau:
-            g[:d] += self.tau * self.sign
-        return g, H
-
-    def scale(self, theta):
-        """A magnitude for the gradient: Σ |terms| (for relative stationarity)."""
-        d = self.X.shape[1]
-        d1, _ = _pointwise(self.loss, self.y, self.J @ theta, self.power)
-        data = self.c * np.abs(self.J).T @ np.abs(self.s * d1)
-        data[:d] += np.abs(self.lam * theta[:d])
-        if self.tau:
-            data[:d] += np.abs(self.tau * self.sign)
-        return np.linalg.norm(data)
-
-
-@dataclass
-class Huber:
-    """``F = Σ s_i [σ + σ H_ε(r_i/σ)] + α‖w‖²``, θ = [w, b, σ]; regimes fixed
-    at the point the derivatives are taken (``|r| > εσ`` is an outlier, as in
-    scikit-learn)."""
-
-    X: np.ndarray
-    y: np.ndarray
-    s: np.ndarray
-    fit_intercept: bool
-    epsilon: float
-    alpha: float
-    active: np.ndarray = None
-
-    def grad_hess(self, theta):
-        d = self.X.shape[1]
-        J = _design(self.X, self.fit_intercept)
-        beta, sigma = theta[:-1], theta[-1]
-        r = self.y - J @ beta
-        out = np.abs(r) > self.epsilon * sigma
-        s_in, s_out = self.s * ~out, self.s * out
-        p = J.shape[1]
-        g = np.empty(p + 1)
-        H = np.zeros((p + 1, p + 1))
-        # inliers: σ + r²/σ ; outliers: σ + 2ε|r| - σε²
-        g[:p] = -2.0 / sigma * J.T @ (s_in * r) - 2.0 * self.epsilon * J.T @ (
-            s_out * np.sign(r)
-        )
-        g[p] = self.s.sum() - self.epsilon**2 * s_out.sum() - (s_in @ r**2) / sigma**2
-        H[:p, :p] = 2.0 / sigma * (J.T * s_in) @ J
-        H[:p, p] = H[p, :p] = 2.0 / sigma**2 * J.T @ (s_in * r)
-        H[p, p] = 2.0 / sigma**3 * (s_in @ r**2)
-        g[:d] += 2.0 * self.alpha * theta[:d]
-        H[np.arange(d), np.arange(d)] += 2.0 * self.alpha
-        return g, H
-
-    def scale(self, theta):
-        return np.linalg.norm(self.grad_hess(theta)[0]) + self.s.sum()
-
-
-def newton_step(objective, theta):
-    """``-H⁻¹ ∇F(θ)`` on the active coordinates (all unless declared)."""
-    g, H = objective.grad_hess(theta)
-    idx = np.arange(theta.size) if objective.active is None else objective.active
-    step = np.zeros_like(theta)
-    Ha, ga = H[np.ix_(idx, idx)], g[idx]
-    if np.linalg.cond(Ha) < 1e12:
-        step[idx] = -np.linalg.solve(Ha, ga)
-    else:
-        step[idx] = -np.linalg.lstsq(Ha, ga, rcond=None)[0]
-    return step
-
-
-# --------------------------------------------------------------------------
-# cases: estimator, data, and the objective it minimizes on given rows
-
-
-def theta_of(est):
-    parts = [np.ravel(est.coef_)]
-    if est.fit_intercept:
-        parts.append(np.atleast_1d(est.intercept_).ravel())
-    if hasattr(est, "scale_"):
-        parts.append([est.scale_])
-    return np.concatenate(parts).astype(float)
-
-
-def _active(est):
-    """Lasso/ElasticNet: nonzero coefficients and the intercept."""
-    coef = np.ravel(est.coef_)
-    idx = np.flatnonzero(coef)
-    if est.fit_intercept:
-        idx = np.append(idx, coef.size)
-    return idx
-
-
-def objective_of(est, X, y, s):
-    """scikit-learn's training objective of ``est`` (fitted: for the sign of
-    the L1 term, the active set, the Huber regimes, the positive class) on the
-    rows ``X, y, s`` — pass the REMAINING rows for a removal."""
-    fi = est.fit_intercept
-    S, n = s.sum(), len(s)
-    name = type(est).__name__
-    if name == "InfluenceRidge":
-        return Smooth("squared", X, y, s, fi, lam=2.0 * est.alpha)
-    if name == "InfluenceLogisticRegression":
-        t = (y == est.classes_[1]).astype(float)
-        return Smooth("logistic", X, t, s, fi, c=est.C, lam=1.0)
-    if name == "InfluencePoissonRegressor":
-        return Smooth("poisson", X, y, s, fi, lam=S * est.alpha)
-    if name == "InfluenceGammaRegressor":
-        return Smooth("gamma", X, y, s, fi, lam=S * est.alpha)
-    if name == "InfluenceTweedieRegressor":
-        return Smooth("tweedie", X, y, s, fi, lam=S * est.alpha, power=est.power)
-    if name in ("InfluenceLasso", "InfluenceElasticNet"):
-        rho = est.l1_ratio
-        coef = np.ravel(est.coef_)
-        return Smooth(
-            "half_squared", X, y, s, fi,
-            lam=S * est.alpha * (1.0 - rho),
-            tau=S * est.alpha * rho,
-            sign=np.sign(coef),
-            active=_active(est),
-        )  # fmt: skip
-    if name == "InfluenceSGDRegressor":
-        return Smooth("half_squared", X, y, s, fi, lam=n * est.alpha)
-    if name == "InfluenceSGDClassifier":
-        t = (y == est.classes_[1]).astype(float)
-        return Smooth("logistic", X, t, s, fi, lam=n * est.alpha)
-    if name == "InfluenceHuberRegressor":
-        return Huber(X, y, s, fi, est.epsilon, est.alpha)
-    raise ValueError(name)
+# the oracle: F(θ) in sum form, written from design.md §2 (tests/oracles.py)
 
 
 def _tight_glm(cls, **kw):
@@ -426,18 +255,6 @@ def fitted_problem(case, fit_intercept, seed, n, d):
         warnings.simplefilter("ignore")
         est = case.fit(fit_intercept, X, y, sw)
     return est, X, y, sw, rng
-
-
-def oracle_removal(est, X, y, sw, idx):
-    """θ̂ + one Newton step on the objective of the rows left after removing ``idx``."""
-    keep = np.setdiff1d(np.arange(len(y)), np.atleast_1d(idx))
-    theta = theta_of(est)
-    objective = objective_of(est, X[keep], y[keep], sw[keep])
-    return theta + newton_step(objective, theta)
-
-
-def rel_err(actual, expected):
-    return np.max(np.abs(actual - expected)) / max(np.max(np.abs(expected)), 1e-300)
 
 
 # --------------------------------------------------------------------------
