@@ -47,21 +47,23 @@ def newton_steps(fitted, J, D, rho, delta):
         q = S * fitted.stationarity.gradient
         rhs = q[:, None] - penalty.gradient(fitted.theta)[:, None] * delta[None, :]
         c = solver.solve_shifted(rhs, delta, lam).T / S  # (b, p)
-    else:
+    else:  # one constant part for every block: c = −newton_step_
         Y = solver.solve(Jt).T.reshape(b, k, p) / S
-        c = np.broadcast_to(-fitted.stationarity.newton_step, (b, p))
+        c = -fitted.stationarity.newton_step
     P = np.einsum("ikp,ilp->ikl", J, Y)
-    Jc = np.einsum("ikp,ip->ik", J, c)
+    Jc = J @ c if c.ndim == 1 else np.einsum("ikp,ip->ik", J, c)
     t = Jc - np.einsum("ikl,il->ik", P, rho)
     M = np.eye(k) - D @ P
     # I − DP singular: the objective without the rows has no curvature along
     # some direction its gradient points in (a leverage-1 row): no Newton step
-    sv = np.linalg.svd(M, compute_uv=False)
+    sv = np.abs(M[:, :, 0]) if k == 1 else np.linalg.svd(M, compute_uv=False)
     degenerate = sv[:, -1] <= 1e-10 * np.maximum(sv[:, 0], 1.0)
     M[degenerate] = np.eye(k)
-    z = np.linalg.solve(M, np.einsum("ikl,il->ik", D, t)[..., None])[..., 0]
+    Dt = np.einsum("ikl,il->ik", D, t)
+    z = Dt / M[:, :, 0] if k == 1 else np.linalg.solve(M, Dt[..., None])[..., 0]
     u = rho - z
-    step = -c + np.einsum("ikp,ik->ip", Y, u)
+    step = np.einsum("ikp,ik->ip", Y, u)
+    step -= c
     step[degenerate] = np.nan
     return step, (Y, P, u), degenerate
 
