@@ -133,7 +133,7 @@ def leave_one_out(fitted):
         J, D, rho = _row_pieces(fitted, rows[batch])
         step, (Y, P, u), bad = newton_steps(fitted, J, D, rho, deltas[batch])
         degenerate[batch] = bad
-        changes[batch] = step - fitted.stationarity.newton_step
+        np.subtract(step, fitted.stationarity.newton_step, out=changes[batch])
         if leverage is None:
             leverage = np.empty((n, J.shape[1]))
         if not shifted:
