@@ -291,3 +291,60 @@ def test_newton_update_repairs_an_underconverged_fit():
         newton_updated=max(errors_corrected),
     )
     assert max(errors_corrected) < 0.1 * max(errors_naive)
+
+
+# -- first-order removal: the share is s_i/S, with its sign --------------------------
+
+FIRST_ORDER = {
+    "logistic": (
+        lambda: LogisticRegression(C=0.5, solver="newton-cholesky", tol=1e-12),
+        lambda: InfluenceLogisticRegression(C=0.5, solver="newton-cholesky", tol=1e-12),
+    ),
+    "ridge": (lambda: Ridge(alpha=2.0), lambda: InfluenceRidge(alpha=2.0)),
+}
+
+
+@pytest.mark.parametrize("case", FIRST_ORDER)
+def test_first_order_removal_is_minus_the_weight_times_the_weight_derivative(case):
+    """With very unequal weights, ``loo_params_change("influence")[i]``,
+    ``remove_effect(i, "influence")`` and ``loo_loss_change(method="influence")``
+    must all be ``-s_i ∂/∂s_i`` of tight refits (central differences): the share
+    is ``s_i/S`` (not ``1/n``) and the sign is that of a removal."""
+    plain, ours = FIRST_ORDER[case]
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(50, 3))
+    if case == "logistic":
+        y = (X @ [1.0, -1.0, 0.5] + rng.logistic(size=50) > 0).astype(int)
+        y_test = y[:4]
+    else:
+        y = X @ [1.0, -1.0, 0.5] + rng.normal(size=50)
+        y_test = y[:4] + 1.0
+    X_test = X[:4] + 0.3
+    w = rng.choice([0.2, 5.0], size=50)  # S/n far from 1 and s_i far from S/n
+    model = ours().fit(X, y, sample_weight=w)
+    changes = model.loo_params_change("influence")
+    losses = model.loo_loss_change(X_test, y_test, method="influence")
+
+    def test_losses(fitted):
+        if case == "logistic":
+            p = fitted.predict_proba(X_test)[:, 1]
+            return -np.log(np.where(y_test == 1, p, 1 - p))
+        return (y_test - fitted.predict(X_test)) ** 2
+
+    h = 1e-5
+    for i in [0, 3, 11]:
+        fits = []
+        for sign in (1, -1):
+            weights = w.copy()
+            weights[i] *= 1 + sign * h
+            fits.append(plain().fit(X, y, sample_weight=weights))
+        # d/ds_i by central differences, times -s_i: the first-order removal
+        d_theta = -(_theta(fits[0]) - _theta(fits[1])) / (2 * h)
+        d_loss = -(test_losses(fits[0]) - test_losses(fits[1])) / (2 * h)
+        scale = np.abs(d_theta).max()
+        np.testing.assert_allclose(changes[i], d_theta, atol=1e-6 * scale)
+        removed = _theta(model.remove_effect(i, method="influence"))
+        np.testing.assert_allclose(removed - _theta(model), d_theta, atol=1e-6 * scale)
+        np.testing.assert_allclose(
+            losses[:, i], d_loss, atol=1e-6 * np.abs(d_loss).max()
+        )
