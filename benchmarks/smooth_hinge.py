@@ -1,6 +1,6 @@
 """Koh & Liang's section 4.3 (smooth hinge) on scikit-learn's digits, 1 vs 7.
 
-Run from the repository root:  python benchmarks/smooth_hinge.py  (about a minute).
+Run from the repository root:  python benchmarks/smooth_hinge.py  (about 10 s).
 
 Their setting: a linear SVM with the plain hinge, no intercept, weight decay
 λ = 0.01 on the mean loss (``C = 1/(n λ)``); one hard test point; predicted vs

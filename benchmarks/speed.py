@@ -3,7 +3,7 @@
 Run from the repository root:
 
     python benchmarks/speed.py            # full sizes (about 15-30 minutes on 2 cores)
-    python benchmarks/speed.py --quick    # sizes about 10x smaller (under a minute)
+    python benchmarks/speed.py --quick    # sizes about 10x smaller (about 75 s on 2 cores)
     python benchmarks/speed.py --cases binary,topk --repeats 5
 
 Every case runs in a fresh Python subprocess, so that its peak resident memory

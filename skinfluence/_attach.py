@@ -51,9 +51,11 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     Parameters
     ----------
     estimator : fitted estimator or Pipeline
-        A fitted ``LogisticRegression``, ``LinearRegression`` or ``Ridge`` (or
-        any estimator with an ``Influence*`` counterpart), or a fitted
-        :class:`~sklearn.pipeline.Pipeline` whose last step is one.
+        A fitted estimator of any class with an ``Influence*`` counterpart
+        (the 17 classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
+        ``LogisticRegression``, ``Ridge``, ``PoissonRegressor``, ``LinearSVC``,
+        ``Lasso``), or a fitted :class:`~sklearn.pipeline.Pipeline` whose last
+        step is one.
     X_train : {array-like, sparse matrix} of shape (n_samples, n_features)
         The training data the estimator was fitted on (raw data for a Pipeline).
     y_train : array-like of shape (n_samples,) or (n_samples, n_targets)

@@ -28,8 +28,11 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
     objective (``s_i`` = sample weight × class weight), ``S = Σ_i s_i`` and
     ``H = ∇²(F/S)`` at the fitted ``θ̂ = [coef_.ravel(), intercept_]``:
 
-    - ``influence_params_[i] = -H⁻¹ ∇L(z_i, θ̂) = S ∂θ̂/∂s_i`` (plus the penalty's
-      weight derivative where the penalty scales with ``S``);
+    - ``influence_params_[i] = S ∂θ̂/∂s_i = -H⁻¹ g_i``, with ``g_i = ∇L(z_i, θ̂)``
+      (Koh & Liang's formula) where the penalty does not depend on the weights and
+      ``g_i = ∇L(z_i, θ̂) + ∇Ω_mean(θ̂)`` where it scales with ``S`` (Poisson,
+      Gamma, Tweedie, Lasso, ElasticNet; ``Ω_mean`` the penalty of
+      scikit-learn's mean-form objective);
     - removing row ``i`` moves ``θ̂`` by about ``-(s_i/S) influence_params_[i]``;
     - ``influence_loss(X_test, y_test)[j, i] = ∇L(z_test_j, θ̂)ᵀ influence_params_[i]``:
       positive means up-weighting row ``i`` raises test loss ``j``.
@@ -113,9 +116,12 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
     def influence_params_(self):
         """Influence of up-weighting each training row on the parameters.
 
-        Array of shape (n_train, n_params): row ``i`` is
-        ``I_up,params(z_i) = -H⁻¹ ∇_θ L(z_i, θ̂)``, equal to ``S ∂θ̂/∂s_i`` where
-        ``s_i`` is row ``i``'s effective weight and ``S = Σ s_i``. Columns follow
+        Array of shape (n_train, n_params): row ``i`` is ``S ∂θ̂/∂s_i``, where
+        ``s_i`` is row ``i``'s effective weight and ``S = Σ s_i``. That is
+        Koh & Liang's ``I_up,params(z_i) = -H⁻¹ ∇_θ L(z_i, θ̂)`` when the penalty
+        does not depend on the weights, and ``-H⁻¹(∇_θ L(z_i, θ̂) + ∇Ω_mean(θ̂))``
+        when it scales with ``S`` (Poisson, Gamma, Tweedie, Lasso, ElasticNet).
+        Columns follow
         ``θ = [coef_.ravel(), intercept_]`` (C order; class-major for
         multinomial models; intercept entries only with ``fit_intercept=True``).
         Removing row ``i`` changes ``θ̂`` by about ``-(s_i/S) influence_params_[i]``.
@@ -150,7 +156,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         Returns
         -------
         influence : ndarray of shape (n_test, n_train)
-            ``I_up,loss(z_i, z_test_j) = -∇L(z_test_j)ᵀ H⁻¹ ∇L(z_i)``. Positive
+            ``∇L(z_test_j)ᵀ influence_params_[i]`` (Koh & Liang's
+            ``I_up,loss = -∇L(z_test_j)ᵀ H⁻¹ ∇L(z_i)`` where the penalty does not
+            scale with the weights). Positive
             means up-weighting training row ``i`` raises test loss ``j`` (a harmful
             row). Removing row ``i`` changes test loss ``j`` by about
             ``-(s_i/S) influence[j, i]``. The test loss is the per-sample data

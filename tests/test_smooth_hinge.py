@@ -2,7 +2,8 @@
 
 Ground truth is the exact hinge SVM (``hinge_oracle``: from liblinear's active
 set, an exact active-set method, then the KKT linear system), not liblinear
-itself, whose refits at ``tol=1e-12`` still move rows off the support by ~1e-8.
+itself, whose refits at ``tol=1e-12`` stop at ``max_iter=100_000`` 1.6e-3 to 3.2e-3 of
+the largest weight from the exact solution (digits 1 vs 7, every 25th LOO refit).
 """
 
 import warnings
