@@ -45,8 +45,6 @@ cleanlab's includes its 5 cross-validation fits. Not part of the test suite.
 import argparse
 import copy
 import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -78,33 +76,9 @@ VAL_FRACTION = 0.10
 
 
 def machine():
-    import scipy
-    import sklearn
-    import threadpoolctl
+    from speed import machine as speed_machine  # benchmarks/ is on sys.path
 
-    info = {"python": platform.python_version(), "numpy": np.__version__}
-    info.update(scipy=scipy.__version__, sklearn=sklearn.__version__)
-    try:
-        import cleanlab
-
-        info["cleanlab"] = cleanlab.__version__
-    except ImportError:
-        info["cleanlab"] = "not installed (skipped)"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("Model name", "CPU(s)", "Thread(s) per core"):
-                info[key.strip()] = value.strip()
-    except OSError:
-        pass
-    info["blas"] = [
-        f"{p['internal_api']} {p.get('version')} {p.get('threading_layer', '')} "
-        f"{p['num_threads']} threads"
-        for p in threadpoolctl.threadpool_info()
-    ]
-    info["load average"] = os.getloadavg()
-    return info
+    return speed_machine(optional_packages=("cleanlab",))
 
 
 def load(name):

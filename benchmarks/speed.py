@@ -455,7 +455,9 @@ QUICK = dict(
 
 
 # -- driver -----------------------------------------------------------------------
-def machine():
+def machine(optional_packages=("statsmodels",)):
+    """Versions, CPU, BLAS threads (threadpoolctl) and load: printed by every
+    benchmark."""
     import platform
 
     import scipy
@@ -464,12 +466,11 @@ def machine():
 
     info = {"python": platform.python_version(), "numpy": np.__version__}
     info.update(scipy=scipy.__version__, sklearn=sklearn.__version__)
-    try:
-        import statsmodels
-
-        info["statsmodels"] = statsmodels.__version__
-    except ImportError:
-        pass
+    for optional in optional_packages:
+        try:
+            info[optional] = __import__(optional).__version__
+        except ImportError:
+            info[optional] = "not installed"
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
         for line in out.splitlines():

@@ -66,16 +66,9 @@ class Penalty:
             return np.zeros(self.n_params)
         return self.gradient(theta) / weight_sum
 
-    def removal_fraction(self, sample_weight, rows):
-        """``δ``: removing ``rows`` multiplies Ω by ``1 − δ`` (0 for a fixed penalty)."""
-        if self.scaling == "weight_sum":
-            return float(np.sum(sample_weight[rows]) / np.sum(sample_weight))
-        if self.scaling == "row_count":
-            return float(np.size(rows) / sample_weight.size)
-        return 0.0
-
     def removal_fractions(self, sample_weight):
-        """``δ_i`` of every single row, shape (n,)."""
+        """``δ_i`` of every single row, shape (n,): removing rows ``I`` multiplies
+        Ω by ``1 − Σ_I δ_i`` (``δ = 0`` for a fixed penalty)."""
         if self.scaling == "weight_sum":
             return sample_weight / np.sum(sample_weight)
         if self.scaling == "row_count":

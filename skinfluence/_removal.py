@@ -5,7 +5,7 @@ Row ``i`` enters the objective through ``u_i = J_i θ`` (``J_i`` of shape (k, p)
 see :mod:`skinfluence._objective`); it contributes ``J_iᵀ ρ_i`` to the gradient
 (``ρ_i = s_i ∂L/∂u``) and ``J_iᵀ D_i J_i`` (``D_i = s_i ∂²L/∂u²``) to the Hessian.
 Removing a set of rows ``I`` also scales a penalty that depends on the rows by
-``1 − δ`` (:meth:`~skinfluence._penalties.Penalty.removal_fraction`), so the
+``1 − δ`` (:meth:`~skinfluence._penalties.Penalty.removal_fractions`), so the
 objective without them has Hessian ``B − JᵀDJ`` and gradient ``q̃ − Jᵀρ`` with
 ``B = A − δ Λ`` (``Λ = diag(λ₂)``) and ``q̃ = q − δ ∇Ω(θ̂)``. With ``c = B⁻¹q̃``,
 ``Y = B⁻¹Jᵀ``, ``P = J Y``, one Newton step from ``θ̂`` is
@@ -84,7 +84,7 @@ def group_newton_step(fitted, idx):
     for i in range(b):
         D_group[i * k : (i + 1) * k, i * k : (i + 1) * k] = D[i]
     objective = fitted.objective
-    delta = objective.penalty.removal_fraction(objective.sample_weight, idx)
+    delta = objective.penalty.removal_fractions(objective.sample_weight)[idx].sum()
     step, _, degenerate = newton_steps(
         fitted,
         J.reshape(1, b * k, p),

@@ -54,7 +54,6 @@ class DenseHessianSolver:
             self._factor = (L, True)
             self._d = d
             self.rank = p - V.shape[1]
-            self._root = (L, d)
         except LinAlgError:
             self.method = "eigh"
             w_eq = eigh(A_eq, eigvals_only=True)
@@ -62,7 +61,6 @@ class DenseHessianSolver:
             w, U = eigh(A)
             self._U, self._w = U[:, p - r :], w[p - r :]
             self.rank = r - V.shape[1]
-            self._root = None
             warnings.warn(
                 f"The Hessian is singular (numerical rank {self.rank} of "
                 f"{p - V.shape[1]} identifiable directions): influences are the "
@@ -96,7 +94,7 @@ class DenseHessianSolver:
     def _apply_root_inverse(self, B, transpose=False):
         """``F⁻¹ B`` (or ``F⁻ᵀ B``) for the factor ``F Fᵀ = H`` (pseudo on the range)."""
         if self.method == "cholesky":
-            L, d = self._root
+            (L, _), d = self._factor, self._d
             if transpose:
                 return d[:, None] * solve_triangular(L, B, lower=True, trans="T")
             return solve_triangular(L, d[:, None] * B, lower=True)

@@ -1,9 +1,15 @@
 """The Hessian solver: Cholesky, known flat directions, and the singular fallback."""
 
+import warnings
+
 import numpy as np
 import pytest
 
-from skinfluence._solvers import DenseHessianSolver, SingularHessianWarning
+from skinfluence._solvers import (
+    ConjugateGradientSolver,
+    DenseHessianSolver,
+    SingularHessianWarning,
+)
 
 
 def test_cholesky_matches_dense_solve():
@@ -40,3 +46,36 @@ def test_unexpected_singularity_warns_and_returns_minimum_norm():
     assert solver.method == "eigh" and solver.rank == 3
     expected = np.linalg.lstsq(H, b, rcond=None)[0]
     np.testing.assert_allclose(solver.solve(b), expected, atol=1e-8)
+
+
+def _shifted_problem(singular):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 6))
+    lam = np.r_[np.full(4, 0.5), 0.0, 0.0]  # a penalty on some coordinates only
+    if singular:
+        X[:, 1] = X[:, 0]
+        lam[:2] = 0.0  # the collinear pair is unpenalized: H is singular there
+    H = X.T @ X / 20 + np.diag(lam)
+    return H, lam, rng.normal(size=(6, 3)), np.array([0.1, 0.5, 0.0])
+
+
+@pytest.mark.parametrize("method", ["cholesky", "eigh", "cg"])
+def test_shifted_solves_equal_direct_solves_of_the_shifted_matrices(method):
+    """(H − δ_j diag(λ))⁺ b_j per column, against numpy on each shifted matrix."""
+    H, lam, B, shifts = _shifted_problem(singular=method == "eigh")
+    if method == "cg":
+        solver = ConjugateGradientSolver(lambda V: H @ V, np.diag(H).copy(), tol=1e-13)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SingularHessianWarning)
+            solver = DenseHessianSolver(H)
+    assert solver.method == method
+    expected = np.column_stack(
+        [
+            np.linalg.pinv(H - d * np.diag(lam)) @ b
+            for d, b in zip(shifts, B.T, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(
+        solver.solve_shifted(B, shifts, lam), expected, rtol=1e-9, atol=1e-11
+    )
