@@ -206,21 +206,18 @@ class LinearObjective(Objective):
 
     def output_jacobian(self, X, D):
         """Gradients in ``θ`` of outputs with ``∂out_k/∂raw = D[:, k]``: (n, m, p)."""
-        return np.stack(
-            [as_dense(self.expand(X, D[:, k, :])) for k in range(D.shape[1])], axis=1
-        )
+        J = np.empty((X.shape[0], D.shape[1], self.n_params))
+        for k in range(D.shape[1]):
+            J[:, k, :] = as_dense(self.expand(X, D[:, k, :]))
+        return J
 
     # -- row structure: u_i = raw_i = J_i θ ---------------------------------------
     def row_jacobian(self, rows):
-        """``J_i`` of the given rows, (b, K, p): row k is ``e_k ⊗ [x_i, 1]``."""
+        """``J_i`` of the given rows, (b, K, p): row k is ``e_k ⊗ [x_i, 1]``, the
+        output Jacobian of ``raw`` itself."""
         X = self.X[rows]
         K = self.n_outputs
-        J = np.empty((X.shape[0], K, self.n_params))
-        for k in range(K):
-            unit = np.zeros((X.shape[0], K))
-            unit[:, k] = 1.0
-            J[:, k, :] = as_dense(self.expand(X, unit))
-        return J
+        return self.output_jacobian(X, np.broadcast_to(np.eye(K), (X.shape[0], K, K)))
 
     def row_curvature(self, theta, rows):
         """``D_i = s_i ∂²L/∂raw²`` of the given rows, (b, K, K)."""
