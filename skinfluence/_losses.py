@@ -204,6 +204,13 @@ class MultinomialLogLoss(Loss):
         pv = p * v
         return pv - p * pv.sum(axis=1, keepdims=True)
 
+    def hessian_blocks(self, y, raw):
+        p = softmax(raw, axis=1)
+        out = -p[:, :, None] * p[:, None, :]
+        K = p.shape[1]
+        out.reshape(-1, K * K)[:, :: K + 1] += p
+        return out
+
 
 class SquaredError(Loss):
     """Squared error without a factor one half, ``Σ_k (y_k - raw_k)²``.

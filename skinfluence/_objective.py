@@ -19,7 +19,11 @@ knows about scikit-learn.
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.blas import dsyrk
 from sklearn.utils import gen_batches
+
+#: rows of ``[X, 1]`` per block of the dense Hessian assembly (about 8 MB of float64)
+GRAM_BLOCK_ELEMENTS = 2**20
 
 
 def as_dense(a):
@@ -240,52 +244,66 @@ class LinearObjective(Objective):
         return (np.concatenate(parts) + self.penalty.gradient(theta)) / self.weight_sum
 
     def hessian(self, theta):
-        """Dense ``H = ∇²R(θ)``, shape (n_params, n_params)."""
-        K = self.n_outputs
+        """Dense ``H = ∇²R(θ)``, shape (n_params, n_params).
+
+        ``H`` has one ``(d+1, d+1)`` block per pair of outputs ``(k, j)``, the
+        Gram matrix ``[X, 1]ᵀ diag(s ⊙ Λ_kj) [X, 1]`` (``Λ = ∂²L/∂raw²``). For a
+        shift-invariant loss ``Λ 1 = 0``, so only the blocks ``k < j`` are
+        computed and each diagonal block is minus the sum of its row's others.
+        """
+        K, d = self.n_outputs, self.n_features
         raw = self.raw_prediction(theta)
-        # column `out` of every per-sample Hessian, weighted, for each output
-        cols = []
-        for out in range(K):
-            unit = np.zeros_like(raw)
-            unit[:, out] = 1.0
-            col = self.loss.hessian_apply(self.Y, raw, unit)
-            cols.append(col * self.sample_weight[:, None])
+        D = self.loss.hessian_blocks(self.Y, raw)
+        D *= self.sample_weight[:, None, None]
+        derive_diagonal = self.loss.shift_invariant and K > 1
+        pairs = [
+            (k, j)
+            for k in range(K)
+            for j in range(k + derive_diagonal, K)
+            if D[:, k, j].any()
+        ]
+        grams = self._weighted_grams(D, pairs)
+        if derive_diagonal:
+            zero = np.zeros((d + self.fit_intercept,) * 2)
+            for k in range(K):
+                others = [grams.get((min(k, j), max(k, j)), zero) for j in range(K)]
+                grams[k, k] = -sum(o for j, o in enumerate(others) if j != k)
         H = np.zeros((self.n_params, self.n_params))
-        for out in range(K):
-            ks = [k for k in range(out + 1) if np.any(cols[out][:, k])]
-            grams = self._weighted_grams(cols[out][:, ks]) if ks else []
-            for k, gram in zip(ks, grams, strict=True):
-                idx_k, idx_o = self._block_index(k), self._block_index(out)
-                H[np.ix_(idx_k, idx_o)] = gram
-                H[np.ix_(idx_o, idx_k)] = gram.T
+        for (k, j), gram in grams.items():
+            idx_k, idx_j = self._block_index(k), self._block_index(j)
+            H[np.ix_(idx_k, idx_j)] = gram
+            H[np.ix_(idx_j, idx_k)] = gram.T
         H[np.diag_indices_from(H)] += self.penalty.l2
-        return H / self.weight_sum
+        H /= self.weight_sum
+        return H
 
-    def _weighted_grams(self, W):
-        """``[X, 1]ᵀ diag(W[:, k]) [X, 1]`` for every column of ``W``.
+    def _weighted_grams(self, D, pairs):
+        """``{(k, j): [X, 1]ᵀ diag(D[:, k, j]) [X, 1]}`` for the given pairs.
 
-        For dense ``X``, rows go in blocks of about 8 MB (they stay in cache) and a
-        weight column of one sign is a symmetric rank-k update ``±Zᵀ Z`` with
-        ``Z = sqrt(±w) ⊙ [X, 1]`` (half the flops of a general product)."""
+        For dense ``X`` every Gram matrix is a sum of symmetric rank-k updates
+        (``dsyrk``) ``+Z₊ᵀZ₊ − Z₋ᵀZ₋`` with ``Z± = sqrt(max(±w, 0)) ⊙ [X, 1]``,
+        half the flops of a general product, accumulated in place over row
+        blocks of about 8 MB (they stay in cache)."""
         if sp.issparse(self.X):
-            return [self._weighted_gram(self.X, W[:, k]) for k in range(W.shape[1])]
-        n, c = W.shape
-        q = self.n_features + self.fit_intercept
-        out = [np.zeros((q, q)) for _ in range(c)]
-        for rows in gen_batches(n, max(1, 2**20 // q)):
-            Xa = self.X[rows]
-            if self.fit_intercept:
-                Xa = np.hstack([Xa, np.ones((Xa.shape[0], 1))])
-            for k in range(c):
-                w = W[rows, k]
-                if np.all(w >= 0):
-                    Z = Xa * np.sqrt(w)[:, None]
-                    out[k] += Z.T @ Z
-                elif np.all(w <= 0):
-                    Z = Xa * np.sqrt(-w)[:, None]
-                    out[k] -= Z.T @ Z
-                else:
-                    out[k] += Xa.T @ (Xa * w[:, None])
+            return {(k, j): self._weighted_gram(self.X, D[:, k, j]) for k, j in pairs}
+        n, d = self.X.shape
+        q = d + self.fit_intercept
+        out = {pair: np.zeros((q, q), order="F") for pair in pairs}
+        Z = np.empty((min(n, max(1, GRAM_BLOCK_ELEMENTS // q)), q))
+        for rows in gen_batches(n, Z.shape[0]):
+            X, z = self.X[rows], Z[: rows.stop - rows.start]
+            for (k, j), C in out.items():
+                w = D[rows, k, j]
+                for sign, part in ((1.0, w > 0), (-1.0, w < 0)):
+                    if not part.any():
+                        continue
+                    root = np.sqrt(np.abs(np.where(part, w, 0.0)))
+                    np.multiply(X, root[:, None], out=z[:, :d])
+                    if self.fit_intercept:
+                        z[:, d] = root
+                    dsyrk(sign, z.T, beta=1.0, c=C, lower=0, overwrite_c=1)
+        for C in out.values():  # dsyrk filled the upper triangle
+            C += np.triu(C, 1).T
         return out
 
     def _weighted_gram(self, X, w):

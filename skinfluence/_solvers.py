@@ -3,8 +3,13 @@
 import warnings
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh, solve_triangular
+from scipy.linalg import LinAlgError, cho_factor, eigh, solve_triangular
+from scipy.linalg.blas import dtrsm
 from scipy.linalg.lapack import dpocon
+from sklearn.utils import gen_batches
+
+#: elements per column chunk of the in-place projection off the flat directions
+PROJECTION_CHUNK_ELEMENTS = 2**20
 
 
 class SingularHessianWarning(UserWarning):
@@ -15,9 +20,10 @@ class DenseHessianSolver:
     """Solve ``H x = b`` for a symmetric positive semi-definite ``H``.
 
     Known flat directions ``V`` (orthonormal columns, e.g. the gauge of the
-    multinomial model) are handled exactly: right-hand sides are projected onto
-    their orthogonal complement and ``H + c V Vᵀ`` is factored (Cholesky), whose
-    inverse acts as the pseudo-inverse of ``H`` there.
+    multinomial model) are handled exactly: ``H + c V Vᵀ`` is factored
+    (Cholesky), and since ``H V = 0``, ``(H + c V Vᵀ)⁻¹ = H⁺ + V Vᵀ / c``: the
+    pseudo-inverse solution is the solution projected onto the orthogonal
+    complement of ``V`` (in place, on the rows ``V`` touches, in column chunks).
 
     Singularity is judged scale-free, on the matrix equilibrated by its diagonal
     ``D^-½ A D^-½``: if its reciprocal condition number is below ``rcond``
@@ -39,6 +45,12 @@ class DenseHessianSolver:
         p = H.shape[0]
         V = np.zeros((p, 0)) if null_basis is None else np.asarray(null_basis)
         self._V = V
+        touched = np.flatnonzero(np.any(V != 0, axis=1))
+        if touched.size and np.array_equal(
+            touched, np.arange(touched[0], touched[-1] + 1)
+        ):
+            touched = slice(touched[0], touched[-1] + 1)  # a view, not a copy
+        self._touched, self._V_touched = touched, V[touched]
         scale = max(np.abs(np.diag(H)).max(initial=0.0), np.finfo(float).tiny)
         A = H + scale * (V @ V.T)
         diag = np.diag(A)
@@ -51,8 +63,8 @@ class DenseHessianSolver:
             rc, info = dpocon(L, anorm, uplo="L")
             if info != 0 or not rc >= rcond:
                 raise LinAlgError("numerically singular")
-            self._factor = (L, True)
-            self._d = d
+            # the factor of A itself, D⁻¹ L: no scaling passes over right-hand sides
+            self._L = np.asfortranarray(L / d[:, None])
             self.rank = p - V.shape[1]
         except LinAlgError:
             self.method = "eigh"
@@ -79,25 +91,45 @@ class DenseHessianSolver:
             return B
         return B - self._V @ (self._V.T @ B)
 
-    def solve(self, B):
-        """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m)."""
-        B = self._project(np.asarray(B, dtype=np.float64))
+    def _project_inplace(self, X):
+        """``X ← (I − V Vᵀ) X`` on the rows ``V`` touches, in column chunks."""
+        if self._V.shape[1] == 0:
+            return X
+        rows, Vs = self._touched, self._V_touched
+        n_rows = Vs.shape[0]
+        for cols in gen_batches(
+            X.shape[1], max(1, PROJECTION_CHUNK_ELEMENTS // n_rows)
+        ):
+            part = X[rows, cols]
+            part -= Vs @ (Vs.T @ part)
+            if isinstance(rows, np.ndarray):  # fancy indexing made a copy
+                X[rows, cols] = part
+        return X
+
+    def solve(self, B, scale=1.0, overwrite=False):
+        """``H⁺ (scale · B)`` for ``B`` of shape (n_params,) or (n_params, m).
+
+        ``overwrite=True`` lets the solve reuse ``B``'s memory (in place when ``B``
+        is Fortran-ordered float64, e.g. the transpose of a C-ordered matrix)."""
+        B = np.asarray(B, dtype=np.float64)
+        one = B.ndim == 1
+        B = B.reshape(B.shape[0], -1)
         if self.method == "cholesky":
-            d = self._d if B.ndim == 1 else self._d[:, None]
-            X = cho_solve(self._factor, d * B, overwrite_b=True, check_finite=False)
-            X *= d
+            X = dtrsm(scale, self._L, B, lower=1, overwrite_b=overwrite)
+            X = dtrsm(1.0, self._L, X, lower=1, trans_a=1, overwrite_b=1)
         else:
-            w = self._w if B.ndim == 1 else self._w[:, None]
-            X = self._U @ ((self._U.T @ B) / w)
-        return self._project(X)
+            X = self._U @ ((self._U.T @ B) / self._w[:, None])
+            if scale != 1.0:
+                X *= scale
+        self._project_inplace(X)
+        return X[:, 0] if one else X
 
     def _apply_root_inverse(self, B, transpose=False):
         """``F⁻¹ B`` (or ``F⁻ᵀ B``) for the factor ``F Fᵀ = H`` (pseudo on the range)."""
         if self.method == "cholesky":
-            (L, _), d = self._factor, self._d
-            if transpose:
-                return d[:, None] * solve_triangular(L, B, lower=True, trans="T")
-            return solve_triangular(L, d[:, None] * B, lower=True)
+            return solve_triangular(
+                self._L, B, lower=True, trans="T" if transpose else "N"
+            )
         s = 1.0 / np.sqrt(self._w)
         if transpose:
             return self._U @ (s[:, None] * B)
@@ -111,7 +143,7 @@ class DenseHessianSolver:
         eigendecomposition, then kept), ``(H − δΛ)⁻¹ = F⁻ᵀ Q diag(1/(1 − δμ)) Qᵀ F⁻¹``:
         every shifted solve costs as much as an unshifted one.
         """
-        B = self._project(np.asarray(B, dtype=np.float64).reshape(B.shape[0], -1))
+        B = np.asarray(B, dtype=np.float64).reshape(B.shape[0], -1)
         shifts = np.asarray(shifts, dtype=np.float64)
         diagonal = np.asarray(diagonal, dtype=np.float64)
         cached = getattr(self, "_shift_basis", None)
@@ -123,7 +155,7 @@ class DenseHessianSolver:
         mu, Q = self._shift_basis
         C = Q.T @ self._apply_root_inverse(B)
         C /= 1.0 - mu[:, None] * shifts[None, :]
-        return self._project(self._apply_root_inverse(Q @ C, transpose=True))
+        return self._project_inplace(self._apply_root_inverse(Q @ C, transpose=True))
 
 
 class ConjugateGradientSolver:

@@ -170,8 +170,12 @@ class FittedInfluence:
         """``-H⁻¹ g_i`` for every training row, (n_train, n_params), memoized."""
         if self._influence_params is None:
             G = as_dense(self.objective.influence_gradients(self.theta))
-            solved = self.solver.solve(G.T)
-            self._influence_params = np.negative(solved, out=solved).T
+            if self.solver.method == "cg":
+                solved = self.solver.solve(G.T)
+                solved = np.negative(solved, out=solved)
+            else:  # in place in G's memory: written once, in its final layout
+                solved = self.solver.solve(G.T, scale=-1.0, overwrite=True)
+            self._influence_params = solved.T
         return self._influence_params
 
     def train_gradient_product(self, A):

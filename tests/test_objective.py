@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skinfluence._losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
+from skinfluence import _objective as objective_module
+from skinfluence._losses import (
+    BinaryLogLoss,
+    MultinomialLogLoss,
+    SquaredError,
+    TweedieHalfDeviance,
+)
 from skinfluence._objective import LinearObjective
 from skinfluence._penalties import Penalty
 
@@ -184,3 +190,58 @@ def test_l1_penalty_enters_gradient_and_influence_but_not_hessian():
         obj.sample_gradients(theta) + (obj.penalty.l2 * theta + c) / obj.weight_sum
     )
     np.testing.assert_allclose(lin.influence_gradients(theta), expected)
+
+
+def _hessian_by_definition(obj, theta):
+    """``(Σ_i s_i Λ_i ⊗ x̃_i x̃_iᵀ + diag(λ)) / S`` row by row (the textbook sum)."""
+    X = np.asarray(obj.X.todense()) if sp.issparse(obj.X) else obj.X
+    Xa = np.column_stack([X, np.ones(len(X))]) if obj.fit_intercept else X
+    blocks = obj.loss.hessian_blocks(obj.Y, obj.raw_prediction(theta))
+    K, d = obj.n_outputs, obj.n_features
+    H = np.zeros((obj.n_params, obj.n_params))
+    for s, Lam, x in zip(obj.sample_weight, blocks, Xa, strict=True):
+        full = np.kron(Lam, np.outer(x, x))  # (K q, K q), class-major [x_i, 1]
+        q = Xa.shape[1]
+        # parameter order: the K coefficient blocks of d, then the K intercepts
+        idx = [k * q + j for k in range(K) for j in range(d)]
+        if obj.fit_intercept:
+            idx += [k * q + d for k in range(K)]
+        H += s * full[np.ix_(idx, idx)]
+    return (H + np.diag(obj.penalty.l2)) / obj.weight_sum
+
+
+@pytest.mark.parametrize("block_elements", [10**6, 7], ids=["one-block", "row-blocks"])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        pytest.param(MultinomialLogLoss(4), id="multinomial"),
+        pytest.param(TweedieHalfDeviance(3, "log"), id="tweedie3-mixed-sign"),
+        pytest.param(SquaredError(3), id="squared-3-outputs"),
+    ],
+)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dense_hessian_assembly_equals_the_sum_over_rows(
+    loss, fit_intercept, block_elements, monkeypatch
+):
+    """The blocked symmetric rank-k assembly (mixed-sign curvature split in two,
+    a shift-invariant loss's diagonal blocks derived from the others) against
+    the per-row sum of Kronecker products."""
+    monkeypatch.setattr(objective_module, "GRAM_BLOCK_ELEMENTS", block_elements)
+    rng = np.random.default_rng(4)
+    n, d, K = 23, 3, loss.n_outputs
+    X = rng.normal(size=(n, d))
+    if K > 1 and isinstance(loss, MultinomialLogLoss):
+        Y = np.eye(K)[rng.integers(0, K, n)]
+    else:
+        Y = rng.gamma(2.0, 1.0, size=(n, K))
+    p = K * (d + fit_intercept)
+    obj = LinearObjective(
+        loss, X, Y, rng.uniform(0.2, 3, n), Penalty(rng.uniform(0, 1, p)), fit_intercept
+    )
+    theta = rng.normal(size=p)
+    curvature = loss.hessian_blocks(obj.Y, obj.raw_prediction(theta))
+    if isinstance(loss, TweedieHalfDeviance):  # both signs occur
+        assert (curvature < 0).any() and (curvature > 0).any()
+    np.testing.assert_allclose(
+        obj.hessian(theta), _hessian_by_definition(obj, theta), rtol=1e-12, atol=1e-13
+    )

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from skinfluence import _solvers as solvers
 from skinfluence._solvers import (
     ConjugateGradientSolver,
     DenseHessianSolver,
@@ -79,3 +80,35 @@ def test_shifted_solves_equal_direct_solves_of_the_shifted_matrices(method):
     np.testing.assert_allclose(
         solver.solve_shifted(B, shifts, lam), expected, rtol=1e-9, atol=1e-11
     )
+
+
+@pytest.mark.parametrize("chunk", [2**20, 3], ids=["one-chunk", "column-chunks"])
+@pytest.mark.parametrize(
+    "support",
+    [[[0, 1, 2]], [[0, 3, 6], [2, 5, 8]], [[6, 7, 8]]],
+    ids=["leading-rows", "two-strided-directions", "trailing-rows"],
+)
+def test_flat_directions_pseudo_inverse_without_projecting_the_right_hand_side(
+    support, chunk, monkeypatch
+):
+    """``H⁺ B`` for B with components along the flat directions, several
+    directions on strided rows, the projection done in column chunks, and the
+    ``scale``/``overwrite`` options, against numpy's pseudo-inverse."""
+    monkeypatch.setattr(solvers, "PROJECTION_CHUNK_ELEMENTS", chunk)
+    rng = np.random.default_rng(5)
+    p = 9
+    V = np.zeros((p, len(support)))
+    for j, rows in enumerate(support):
+        V[rows, j] = 1 / np.sqrt(len(rows))
+    P = np.eye(p) - V @ V.T
+    A = rng.normal(size=(p, p))
+    H = P @ (A @ A.T + np.eye(p)) @ P
+    B = rng.normal(size=(p, 7))  # not orthogonal to V
+    solver = DenseHessianSolver(H, V)
+    expected = np.linalg.pinv(H) @ B
+    np.testing.assert_allclose(solver.solve(B), expected, atol=1e-10)
+    np.testing.assert_allclose(solver.solve(B[:, 2]), expected[:, 2], atol=1e-10)
+    Bf = np.asfortranarray(B)
+    out = solver.solve(Bf, scale=-2.0, overwrite=True)
+    np.testing.assert_allclose(out, -2.0 * expected, atol=1e-10)
+    assert np.shares_memory(out, Bf)  # in place for a Fortran-ordered float64 B
