@@ -5,6 +5,7 @@ Run from the repository root:
     python benchmarks/speed.py            # full sizes (about 15-30 minutes on 2 cores)
     python benchmarks/speed.py --quick    # sizes about 10x smaller (about 75 s on 2 cores)
     python benchmarks/speed.py --cases binary,topk --repeats 5
+    python benchmarks/speed.py --quick --blas-threads 1   # comparable on a busy machine
 
 Every case runs in a fresh Python subprocess, so that its peak resident memory
 (``VmHWM``, reset with ``/proc/self/clear_refs`` just before the measured call,
@@ -12,8 +13,11 @@ else ``ru_maxrss``) counts numpy/BLAS allocations and nothing from other cases.
 Times are the median of ``--repeats`` runs with the spread (min-max); a ratio is
 median ÷ median of its baseline, timed in the same process. "fresh" means the
 fitted model's influence cache was emptied first, so the time includes building
-and factoring the Hessian and the stationarity check; "cached" reuses them.
-Not part of the test suite.
+and factoring the Hessian and the stationarity check; "cached" reuses them. ``--blas-threads N`` limits
+every BLAS library (threadpoolctl) in each case's process; the threads in use
+are printed per case. Peers: pyinfluence (binary logistic; skipped when not
+installed) and statsmodels (diagnostics), timed in the same process as the
+floor, with ``ours/peer`` printed. Not part of the test suite.
 """
 
 import argparse
@@ -129,7 +133,45 @@ def case_binary(size, repeats):
     X, y, Xt, yt = binary_data(n, d, m)
     model = InfluenceLogisticRegression(solver="newton-cholesky", tol=1e-10)
     model.fit(X, y)
-    return _dense_influence_rows(model, X, Xt, yt, repeats, f"binary n={n} d={d}")
+    rows = _dense_influence_rows(model, X, Xt, yt, repeats, f"binary n={n} d={d}")
+    return rows + _pyinfluence_rows(model, X, y, Xt, yt, repeats, rows[1])
+
+
+def _pyinfluence_rows(model, X, y, Xt, yt, repeats, ours):
+    """pyinfluence's cold influence on the test loss (``fit`` + ``explain``:
+    explicit inverse of the Hessian, no stationarity check), in this process."""
+    try:
+        from pyinfluence import InfluenceFunctions
+    except ImportError:
+        return [{"metric": "pyinfluence: not installed, skipped", "value": 0}]
+    import pyinfluence
+
+    def theirs():
+        attr = InfluenceFunctions(mode="loss", damping=0.0).fit(model, X, y)
+        return attr.explain(Xt, yt)
+
+    t_peer = timed(theirs, repeats)
+    t_ours = timed(lambda: model.influence_loss(Xt, yt), repeats, lambda: clear(model))
+    a, b = model.influence_loss(Xt, yt), theirs()
+    scale = float((a * b).sum() / (b * b).sum())  # conventions differ by -1/n
+    label = f"pyinfluence {pyinfluence.__version__} InfluenceFunctions fit+explain"
+    return [
+        row(label + " (cold)", t_peer),
+        row(
+            "influence_loss, fresh model (ours/peer, interleaved)",
+            t_ours,
+            t_peer,
+            "< 1",
+            max_rel_diff=f"{_rel(a, scale * b):.1e} after scaling theirs by "
+            f"{scale:.4g} (n = {X.shape[0]})",
+        ),
+        row("  (same, against the floor measured above)", t_ours, _floor(ours)),
+    ]
+
+
+def _floor(r):
+    """The baseline times behind a result row (its median over its ratio)."""
+    return [r["median"] / r["ratio"]]
 
 
 def case_multinomial(size, repeats):
@@ -347,22 +389,26 @@ def case_sparse(size, repeats):
     X, Xt, y, yt = X[:n], X[n:], y[:n], y[n:]
     params = dict(solver="lbfgs", tol=1e-10, max_iter=5000)
     model = InfluenceLogisticRegression(**params)
-    fit = timed(lambda: model.fit(X, y), repeats)
     from sklearn.linear_model import LogisticRegression
 
+    from skinfluence import mean_loss
+
     default_fit = timed(lambda: LogisticRegression().fit(X, y), 1)
-    calls = []
-    times = []
+    # interleaved: a fit, then each influence call on a fresh model, per round
+    fit, times, statistic = [], [], []
     for _ in range(min(repeats, size["sparse_repeats"])):
-        clear(model)
-        start = time.perf_counter()
-        model.influence_loss(Xt, yt)
-        times.append(time.perf_counter() - start)
-    solver = model.influence_state().solver
-    calls.append((solver.method, getattr(solver, "n_iter_", None), solver.residual_))
+        fit += timed(lambda: model.fit(X, y), 1)
+        times += timed(lambda: model.influence_loss(Xt, yt), 1, lambda: clear(model))
+        n_iter_loss = model.influence_state().solver.n_iter_
+        residual = model.influence_state().solver.residual_
+        statistic += timed(
+            lambda: model.influence_statistic(mean_loss(model, Xt, yt)),
+            1,
+            lambda: clear(model),
+        )
+        n_iter_statistic = model.influence_state().solver.n_iter_
     clear(model)
     _, mem = peak_memory(lambda: model.influence_loss(Xt, yt))
-    solver = model.influence_state().solver
     label = f"sparse logistic n={n} d={d} density={density:g} (p={d + 1}) m={m}"
     return [
         row(
@@ -377,8 +423,16 @@ def case_sparse(size, repeats):
             times,
             fit,
             "< 1",
-            solver=f"{solver.method}, iterations {getattr(solver, 'n_iter_', '?')}, "
-            f"max relative residual {solver.residual_:.1e}",
+            solver=f"cg, iterations {n_iter_loss}, "
+            f"max relative residual {residual:.1e}",
+        ),
+        row(
+            f"influence_statistic(mean_loss) of the {m} test rows (one CG solve), "
+            "fresh, incl. stationarity check",
+            statistic,
+            fit,
+            "<= 1",
+            solver=f"cg, iterations {n_iter_statistic}",
         ),
         row(
             "  peak RSS during influence_loss (MB)",
@@ -488,11 +542,21 @@ def machine(optional_packages=("statsmodels",)):
     return info
 
 
-def run_case(name, quick, repeats):
+def run_case(name, quick, repeats, blas_threads=None):
+    import threadpoolctl
+
     size = QUICK if quick else FULL
-    with warnings.catch_warnings(record=True) as caught:
+    with (
+        threadpoolctl.threadpool_limits(limits=blas_threads),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always")
-        rows = CASES[name](size, repeats)
+        threads = [
+            f"{p['internal_api']} {p.get('version')}: {p['num_threads']}"
+            for p in threadpoolctl.threadpool_info()
+        ]
+        rows = [{"metric": "threads in this process", "messages": threads}]
+        rows += CASES[name](size, repeats)
     messages = sorted(
         {f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught}
     )
@@ -509,9 +573,10 @@ def run_case(name, quick, repeats):
 
 def fmt(r):
     if "messages" in r:
-        return "    " + "\n    ".join(r["messages"])
+        head = f"  {r['metric']}:\n" if r["metric"] != "warnings" else ""
+        return head + "    " + "\n    ".join(r["messages"])
     if "value" in r:
-        return f"  {r['metric']}: {r['value']:.0f}"
+        return f"  {r['metric']}" + (f": {r['value']:.0f}" if r["value"] else "")
     s = f"  {r['metric']}: {r['median']:.3g} ({r['min']:.3g}-{r['max']:.3g}, n={r['n']})"
     if "ratio" in r:
         s += f"  ratio {r['ratio']:.2f}"
@@ -532,9 +597,15 @@ def main():
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write all rows to this file")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="limit BLAS/OpenMP threads in every case (threadpoolctl); default: "
+        "the libraries' own setting",
+    )
     args = parser.parse_args()
     if args.case:
-        run_case(args.case, args.quick, args.repeats)
+        run_case(args.case, args.quick, args.repeats, args.blas_threads)
         return
     info = machine()
     print("machine:", json.dumps(info))
@@ -543,6 +614,8 @@ def main():
     for name in args.cases.split(","):
         cmd = [sys.executable, os.path.abspath(__file__), "--case", name]
         cmd += ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
+        if args.blas_threads:
+            cmd += ["--blas-threads", str(args.blas_threads)]
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - start

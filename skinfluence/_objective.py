@@ -144,9 +144,21 @@ class LinearObjective(Objective):
         return W, b
 
     def raw_prediction(self, theta, X=None):
+        """``X W.T + b``; for the training rows remembered for the last ``θ``
+        (read-only), since every quantity at the fit starts from it."""
+        training = X is None or X is self.X
+        if training:
+            key = (np.shape(theta), np.asarray(theta, dtype=np.float64).tobytes())
+            cached = getattr(self, "_raw_cache", None)
+            if cached is not None and cached[0] == key:
+                return cached[1]
         X = self.X if X is None else X
         W, b = self.unpack(theta)
-        return np.asarray(X @ W.T) + b
+        raw = np.asarray(X @ W.T) + b
+        if training:
+            raw.flags.writeable = False
+            self._raw_cache = (key, raw)
+        return raw
 
     # -- per-sample quantities --------------------------------------------------
     def loss_values(self, theta, X=None, Y=None):
@@ -178,7 +190,7 @@ class LinearObjective(Objective):
         """``G A`` without forming ``G``: ``Σ_k r_ik ([x_i, 1] · A_k)``."""
         A = np.asarray(A, dtype=np.float64)
         X, Y = self.X[rows], self.Y[rows]
-        R = self.loss.gradient(Y, self.raw_prediction(theta, X))
+        R = self.loss.gradient(Y, self.raw_prediction(theta)[rows])
         if sp.issparse(X):
             K, d, m = self.n_outputs, self.n_features, A.shape[1]
             W, b = self.unpack(A)  # (K, d, m), (K, m)

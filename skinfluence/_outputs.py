@@ -168,6 +168,12 @@ def mean_loss(estimator, X_test, y_test=None):
     training (log-loss, squared error). Its influence is the mean over test rows
     of :meth:`InfluenceMixin.influence_loss`.
 
+    This is the fast path when only an aggregate over many test rows is needed:
+    ``influence_statistic(mean_loss(...))`` solves with the Hessian once, where
+    :meth:`InfluenceMixin.influence_loss` solves once per test row. With the
+    matrix-free solver (``hessian_solver="cg"``, large sparse models) that is
+    one conjugate-gradient run instead of one per test row.
+
     Parameters
     ----------
     estimator : fitted estimator with :class:`InfluenceMixin`

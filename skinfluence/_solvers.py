@@ -165,7 +165,8 @@ class ConjugateGradientSolver:
     The Hessian is never formed: each iteration costs one product with ``X``
     and one with ``Xᵀ`` for the whole block. Known flat directions are
     projected out of right-hand sides, search directions and results. Each
-    column stops when ``‖H x − b‖ ≤ tol ‖b‖``; ``residual_`` reports the
+    column stops when ``‖H x − b‖ ≤ tol ‖b‖`` (or a looser tolerance of its
+    own, see :meth:`solve`); ``residual_`` reports the
     largest relative residual of the last solve and ``n_iter_`` its number of
     iterations, and a :class:`CGWarning` says when ``maxiter`` was reached first.
     """
@@ -190,11 +191,17 @@ class ConjugateGradientSolver:
         the shift is applied inside each Hessian-vector product."""
         return self.solve(B, shifts=(np.asarray(shifts, float), np.asarray(diagonal)))
 
-    def solve(self, B, shifts=None):
-        """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m)."""
+    def solve(self, B, shifts=None, tol=None):
+        """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m).
+
+        ``tol`` (a number or one per column, at least the solver's ``tol``)
+        lets columns that need less accuracy stop earlier."""
         B = np.asarray(B, dtype=np.float64)
         one = B.ndim == 1
         B = self._project(B.reshape(B.shape[0], -1))
+        tol = np.broadcast_to(
+            np.maximum(self.tol, self.tol if tol is None else tol), B.shape[1:]
+        )
         norms = np.linalg.norm(B, axis=0)
         X = np.zeros_like(B)
         R = B.copy()
@@ -219,14 +226,14 @@ class ConjugateGradientSolver:
             X[:, cols] += alpha * P[:, cols]
             R[:, cols] -= alpha * HP
             residual[cols] = np.linalg.norm(R[:, cols], axis=0) / norms[cols]
-            active[cols] = residual[cols] > self.tol
+            active[cols] = residual[cols] > tol[cols]
             cols = slice(None) if active.all() else np.flatnonzero(active)
             Z = self._project(self._inv_diag[:, None] * R[:, cols])
             rz_new = (R[:, cols] * Z).sum(axis=0)
             P[:, cols] = Z + (rz_new / rz[cols]) * P[:, cols]
             rz[cols] = rz_new
         self.residual_ = float(residual.max(initial=0.0))
-        if self.residual_ > self.tol:
+        if np.any(residual > tol):
             warnings.warn(
                 f"Conjugate gradients stopped after {self.maxiter} iterations with a "
                 f"relative residual of {self.residual_:.2e} > cg_tol={self.tol:g}; "

@@ -1,20 +1,28 @@
 """Exact leave-one-out refits: the ground truth influence functions approximate."""
 
 import sys
+from contextlib import nullcontext
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
+from threadpoolctl import threadpool_limits
 
 from ._adapters import adapter_for
 
 
-def _refit_without(estimator, X, y, sample_weight, i):
+def _refit_without(estimator, X, y, sample_weight, i, blas_threads=None):
     keep = np.arange(X.shape[0]) != i
     model = clone(estimator)
     kw = {} if sample_weight is None else {"sample_weight": sample_weight[keep]}
-    model.fit(_safe_indexing(X, keep), _safe_indexing(y, keep), **kw)
+    limit = (
+        nullcontext()
+        if blas_threads is None
+        else threadpool_limits(limits=blas_threads, user_api="blas")
+    )
+    with limit:
+        model.fit(_safe_indexing(X, keep), _safe_indexing(y, keep), **kw)
     return adapter_for(model).theta()
 
 
@@ -27,7 +35,8 @@ def loo_refit(
     is only as exact as the estimator's own convergence: for ground truth, pass
     an estimator with a tight tolerance (e.g. ``tol=1e-10``, ``solver="newton-cholesky"``).
     Refits run in parallel with joblib and follow :func:`joblib.parallel_config`
-    (a dask or ray backend spreads them over a cluster).
+    (a dask or ray backend spreads them over a cluster); with more than one
+    worker, each refit uses one BLAS thread (no nested parallelism).
 
     Parameters
     ----------
@@ -66,8 +75,10 @@ def loo_refit(
         raise ValueError(f"indices must be in [0, {n}).")
     if verbose is None:
         verbose = 10 if _interactive() else 0
+    blas_threads = 1 if effective_n_jobs(n_jobs) > 1 else None
     rows = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_refit_without)(estimator, X, y, sw, int(i)) for i in indices
+        delayed(_refit_without)(estimator, X, y, sw, int(i), blas_threads)
+        for i in indices
     )
     return np.array(rows).reshape(len(indices), -1)
 

@@ -118,3 +118,23 @@ def test_loo_refit_runs_on_a_dask_cluster():
         with distributed.Client(cluster), parallel_config(backend="dask"):
             on_dask = loo_refit(model, X, y, indices=range(6))
     np.testing.assert_allclose(on_dask, serial, rtol=1e-12)
+
+
+def test_cg_stationarity_check_matches_full_accuracy(monkeypatch):
+    """With CG the stationarity probes are solved loosely (1e-4), the Newton step
+    to full cg_tol: the step agrees with Cholesky's, the ratio with probes
+    solved to full accuracy."""
+    from skinfluence import _state
+
+    X, y = _text_like()
+    model = InfluenceLogisticRegression(C=2.0, solver="lbfgs", tol=1e-3).fit(X, y)
+    with config_context(hessian_solver="cholesky", stationarity_threshold=np.inf):
+        dense = model.influence_state().stationarity
+    with config_context(hessian_solver="cg", stationarity_threshold=np.inf):
+        loose = model.influence_state().stationarity
+        monkeypatch.setattr(_state, "STATIONARITY_PROBE_TOL", 0.0)
+        model._influence_state.clear()
+        full = model.influence_state().stationarity
+    np.testing.assert_allclose(loose.newton_step, dense.newton_step, rtol=1e-7)
+    np.testing.assert_allclose(loose.ratio, full.ratio, rtol=1e-3)
+    assert loose.ratio > 0.1  # an unconverged fit: the check has something to see

@@ -112,3 +112,23 @@ def test_flat_directions_pseudo_inverse_without_projecting_the_right_hand_side(
     out = solver.solve(Bf, scale=-2.0, overwrite=True)
     np.testing.assert_allclose(out, -2.0 * expected, atol=1e-10)
     assert np.shares_memory(out, Bf)  # in place for a Fortran-ordered float64 B
+
+
+def test_cg_columns_stop_at_their_own_tolerance_and_match_the_dense_solve():
+    """Jacobi-preconditioned CG against Cholesky on one SPD matrix: each column's
+    residual is below its own tolerance (never looser than the solver's), and the
+    error is within cond(H) times it."""
+    rng = np.random.default_rng(6)
+    A = rng.normal(size=(60, 30)) * rng.uniform(0.1, 10, 30)  # badly scaled columns
+    H = A.T @ A / 60 + 0.05 * np.eye(30)
+    B = rng.normal(size=(30, 3))
+    exact = DenseHessianSolver(H).solve(B)
+    cg = ConjugateGradientSolver(lambda V: H @ V, np.diag(H).copy(), tol=1e-11)
+    tol = np.array([1e-3, 1e-6, 0.0])  # 0: the solver's own 1e-11
+    X = cg.solve(B, tol=tol)
+    residual = np.linalg.norm(H @ X - B, axis=0) / np.linalg.norm(B, axis=0)
+    assert np.all(residual <= np.maximum(tol, 1e-11))
+    assert residual[0] > 1e-9  # the loose column did stop early
+    cond = np.linalg.cond(H)
+    error = np.linalg.norm(X - exact, axis=0) / np.linalg.norm(exact, axis=0)
+    assert np.all(error <= cond * np.maximum(tol, 1e-11))
