@@ -185,12 +185,13 @@ class FittedInfluence:
         """``G A`` with ``G`` the training rows' influence gradients, (n, m)."""
         objective = self.objective
         A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
-        batches = list(
-            row_batches(objective.n_samples, A.shape[1] * objective.n_outputs)
-        )
-        if len(batches) == 1:  # no copy into a preallocated result
+        dtype = np.dtype(self.settings["output_dtype"])
+        # float32: float64 blocks of 1/8 of working_memory, rounded into the result
+        width = A.shape[1] * objective.n_outputs * (1 if dtype == np.float64 else 8)
+        batches = list(row_batches(objective.n_samples, width))
+        if len(batches) == 1 and dtype == np.float64:  # no copy into a result
             return objective.influence_gradient_product(self.theta, A)
-        out = np.empty((A.shape[1], objective.n_samples))  # returned transposed
+        out = np.empty((A.shape[1], objective.n_samples), dtype)  # returned transposed
         for batch in batches:
             out[:, batch] = objective.influence_gradient_product(self.theta, A, batch).T
         return out.T

@@ -138,3 +138,31 @@ def test_cg_stationarity_check_matches_full_accuracy(monkeypatch):
     np.testing.assert_allclose(loose.newton_step, dense.newton_step, rtol=1e-7)
     np.testing.assert_allclose(loose.ratio, full.ratio, rtol=1e-3)
     assert loose.ratio > 0.1  # an unconverged fit: the check has something to see
+
+
+@pytest.mark.parametrize("working_memory", [1024, 0.01], ids=["one-block", "blocks"])
+def test_float32_output_is_the_float64_result_rounded(working_memory):
+    """output_dtype="float32": every value within float32 rounding (2⁻²⁴
+    relative, one more rounding for the blocked float64 product) of the float64
+    result, in half the memory."""
+    X, y = load_iris(return_X_y=True)
+    model = InfluenceLogisticRegression(tol=1e-12, max_iter=1000).fit(X, y)
+    exact = model.influence_loss(X[:30], y[:30])
+    prediction = model.influence_prediction(X[:5])
+    with (
+        sklearn_config_context(working_memory=working_memory),
+        config_context(output_dtype="float32"),
+    ):
+        single = model.influence_loss(X[:30], y[:30])
+        single_prediction = model.influence_prediction(X[:5])
+    assert single.dtype == single_prediction.dtype == np.float32
+    assert single.nbytes == exact.nbytes // 2
+    tiny = 1e-14 * np.abs(exact).max()
+    np.testing.assert_allclose(single, exact, rtol=2.0**-23, atol=tiny)
+    np.testing.assert_allclose(single_prediction, prediction, rtol=2.0**-23, atol=tiny)
+    assert not np.array_equal(single.astype(np.float64), exact)  # really rounded
+
+
+def test_output_dtype_is_validated():
+    with pytest.raises(ValueError, match="output_dtype"):
+        set_config(output_dtype="float16")
