@@ -529,3 +529,26 @@ def test_loo_correlation_report():
     )
     assert pearson > 0.95 and spearman > 0.95
     assert rel_err(newton, actual) <= EXACT_RTOL
+
+
+def test_pipeline_and_displays():
+    """A Pipeline ending in KernelRidge attaches (raw test data in); the index
+    and top-influence displays draw from its public methods."""
+    pytest.importorskip("matplotlib").use("Agg")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    case = Case("rbf", 20, 2, 1, "none", False, seed=6)
+    pipe = make_pipeline(StandardScaler(), KernelRidge(**case.params)).fit(
+        case.X, case.y
+    )
+    attached = attach(pipe, case.X, case.y)
+    Z, Z_test = pipe[0].transform(case.X), pipe[0].transform(case.X_test)
+    direct = InfluenceKernelRidge(**case.params).fit(Z, case.y)
+    np.testing.assert_allclose(
+        attached.influence_loss(case.X_test, case.y_test),
+        direct.influence_loss(Z_test, case.y_test),
+        rtol=1e-12,
+    )
+    skinfluence.InfluenceIndexDisplay.from_estimator(direct, top_k=3)
+    skinfluence.TopInfluenceDisplay.from_estimator(direct, Z_test[:1], case.y_test[:1])
