@@ -33,6 +33,7 @@ import copy
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 from scipy.linalg import lapack
 from scipy.sparse import issparse
@@ -321,7 +322,7 @@ class KernelRidgeInfluence:
         (n·T, m): (m, n)."""
         return (self.influence_params() @ np.asarray(gradients)).T
 
-    def self_influence(self):
+    def self_influence(self) -> np.ndarray:
         """``S ∂L_i/∂s_i`` of each row's own training loss, (n,)."""
         h = self.loo().output_leverage
         R, s = self.residuals, self.weights
@@ -464,7 +465,7 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
     """
 
     @property
-    def influence_params_(self):
+    def influence_params_(self) -> np.ndarray:
         """``S ∂θ/∂s_i`` with ``θ = dual_coef_.ravel()``, shape (n_train, n_train · n_targets).
 
         Row ``i`` is the derivative of every dual coefficient with respect to
@@ -485,7 +486,9 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         """
         return self.influence_state().influence_params()
 
-    def influence_prediction(self, X_test, response_method="auto"):
+    def influence_prediction(
+        self, X_test: ArrayLike, response_method: str = "auto"
+    ) -> np.ndarray:
         """Influence of up-weighting each training row on each prediction.
 
         Parameters
@@ -515,7 +518,9 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         out = fitted.prediction_influence(fitted.test_kernel(X_test))
         return out[:, 0, :] if out.shape[1] == 1 else out
 
-    def influence_loss(self, X_test, y_test=None):
+    def influence_loss(
+        self, X_test: ArrayLike, y_test: ArrayLike | None = None
+    ) -> np.ndarray:
         """Influence of up-weighting each training row on each test loss.
 
         The test loss is the squared error summed over targets,
@@ -547,7 +552,13 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         dP = fitted.prediction_influence(Kx)
         return -2.0 * np.einsum("mt,mtn->mn", residual, dP)
 
-    def top_influences(self, X_test, y_test=None, k=5, as_frame=False):
+    def top_influences(
+        self,
+        X_test: ArrayLike,
+        y_test: ArrayLike | None = None,
+        k: int = 5,
+        as_frame: bool = False,
+    ):
         """Most helpful and most harmful training rows for each test point.
 
         As :meth:`InfluenceMixin.top_influences`, from :meth:`influence_loss`
@@ -593,7 +604,7 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
             _frames.top_influences_frame(self, X_test, y_test, top) if as_frame else top
         )
 
-    def self_influence(self):
+    def self_influence(self) -> np.ndarray:
         """``S ∂L(z_i)/∂s_i`` of each training row's own loss.
 
         For a row with positive weight it is ``−2 S Σ_t r_it² h_ii / s_i``
@@ -610,7 +621,7 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         """
         return self.influence_state().self_influence()
 
-    def loo_residuals(self):
+    def loo_residuals(self) -> np.ndarray:
         """Leave-one-out residuals ``y_i − f₍ᵢ₎(x_i) = r_i / (1 − h_ii)`` of every row.
 
         Exact, from the diagonal of the dual hat matrix (no refit); their mean
@@ -634,7 +645,12 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         residuals = self.influence_state().loo().residuals
         return residuals[:, 0].copy() if residuals.shape[1] == 1 else residuals.copy()
 
-    def loo_loss_change(self, X_test, y_test=None, method="newton"):
+    def loo_loss_change(
+        self,
+        X_test: ArrayLike,
+        y_test: ArrayLike | None = None,
+        method: str = "newton",
+    ) -> np.ndarray:
         """Change of each test loss when each training row is left out.
 
         Parameters
@@ -668,7 +684,9 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         new = residual - fitted.loo_prediction_change(Kx)
         return np.sum(new**2 - residual**2, axis=1)
 
-    def remove_effect(self, indices, method="newton"):
+    def remove_effect(
+        self, indices: ArrayLike, method: str = "newton"
+    ) -> "InfluenceKernelRidge":
         """The model refit without some training rows: a fitted KernelRidge.
 
         Parameters
@@ -728,7 +746,7 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         dual, keep = fitted.removal(idx)
         return self._with_dual(fitted, dual, keep)
 
-    def newton_update(self):
+    def newton_update(self) -> "InfluenceKernelRidge":
         """A copy whose ``dual_coef_`` is the exact float64 solution on the
         training data (a fit in float32, or attached, may differ).
 
@@ -744,17 +762,22 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         fitted = self.influence_state()
         return self._with_dual(fitted, fitted.dual_coef, np.arange(fitted.n_samples))
 
-    def influence_perturbation(self, X_test, y_test=None, max_bytes=1e9):
+    def influence_perturbation(
+        self,
+        X_test: ArrayLike,
+        y_test: ArrayLike | None = None,
+        max_bytes: float = 1e9,
+    ) -> np.ndarray:
         """Not available for KernelRidge (``NotImplementedError``): it needs
         the kernel's derivative in its inputs."""
         raise NotImplementedError(_NO_PERTURBATION.format(name=type(self).__name__))
 
-    def cooks_distance(self):
+    def cooks_distance(self) -> np.ndarray:
         """Not available for KernelRidge (``NotImplementedError``): no fixed
         parameter vector with a covariance."""
         raise NotImplementedError(_NO_DISPERSION.format(name=type(self).__name__))
 
-    def dfbetas(self):
+    def dfbetas(self) -> np.ndarray:
         """Not available for KernelRidge (``NotImplementedError``): no fixed
         parameter vector with a covariance."""
         raise NotImplementedError(_NO_DISPERSION.format(name=type(self).__name__))
