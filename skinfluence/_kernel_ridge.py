@@ -317,6 +317,10 @@ class KernelRidgeInfluence:
             self._influence_params = out.reshape(n, n * T)
         return self._influence_params
 
+    def has_influence_params(self):
+        """Whether :meth:`influence_params` is already computed."""
+        return self._influence_params is not None
+
     def influence_on(self, gradients):
         """``f_mᵀ influence_params_[i]`` for columns ``f_m`` of ``gradients``
         (n·T, m): (m, n)."""

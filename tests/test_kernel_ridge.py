@@ -552,3 +552,15 @@ def test_pipeline_and_displays():
     )
     skinfluence.InfluenceIndexDisplay.from_estimator(direct, top_k=3)
     skinfluence.TopInfluenceDisplay.from_estimator(direct, Z_test[:1], case.y_test[:1])
+
+
+def test_display_computes_nothing():
+    """dir() (scikit-learn's HTML repr) lists influence_params_ only once it
+    has been computed, and building it is not triggered by the display."""
+    case = Case("rbf", 12, 2, 1, "none", False, seed=7)
+    model = case.model()
+    model._repr_html_()
+    assert "influence_params_" not in dir(model)
+    assert model.influence_state().has_influence_params() is False
+    model.influence_params_
+    assert "influence_params_" in dir(model)
