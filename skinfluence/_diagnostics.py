@@ -17,8 +17,6 @@ loss has no factor ½), the textbook definitions read
 
 import numpy as np
 
-from ._objective import as_dense
-
 
 class DiagnosticsMixin:
     """Leverage, Cook's distance, DFBETA(S) and self-influence for every row."""
@@ -173,6 +171,4 @@ class DiagnosticsMixin:
         >>> bool((model.self_influence() <= 0).all())
         True
         """
-        fitted = self.influence_state()
-        G = as_dense(fitted.objective.sample_gradients(fitted.theta))
-        return np.einsum("ip,ip->i", G, fitted.influence_params())
+        return self.influence_state().self_influence()
