@@ -56,6 +56,31 @@ def _as_dask_array(a, row_chunks=None):
     return a
 
 
+def dask_arrays(X, y, sample_weight=None):
+    """Dask arrays with known chunk sizes for training rows given as dask
+    DataFrames, Series or arrays; ``y`` and ``sample_weight`` take ``X``'s row
+    chunks (in-memory ones are wrapped)."""
+    X = _as_dask_array(X)
+    if np.isnan(X.shape[0]):
+        raise ValueError(
+            "X_train is a dask array of unknown chunk sizes: call "
+            "X.compute_chunk_sizes() first."
+        )
+    y = _as_dask_array(y, X.chunks[0])
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y_train has {y.shape[0]} rows but X_train has {X.shape[0]}.")
+    if sample_weight is not None:
+        if np.ndim(sample_weight) == 0:
+            sample_weight = np.full(X.shape[0], float(sample_weight))
+        sample_weight = _as_dask_array(sample_weight, X.chunks[0])
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; expected "
+                f"({X.shape[0]},)."
+            )
+    return X, y, sample_weight
+
+
 @dataclass
 class DaskTrainingData:
     """Training rows in dask arrays with the same row chunks; labels are
@@ -68,28 +93,15 @@ class DaskTrainingData:
 
     @classmethod
     def from_fit(cls, X, y, sample_weight=None):
-        X = _as_dask_array(X)
-        if np.isnan(X.shape[0]):
-            raise ValueError(
-                "X_train is a dask array of unknown chunk sizes: call "
-                "X.compute_chunk_sizes() first."
-            )
+        X, y, sample_weight = dask_arrays(X, y, sample_weight)
         if X.ndim != 2:
             raise ValueError(f"X_train must be 2-D, got shape {X.shape}.")
         if X.numblocks[1] != 1:  # a chunk holds whole rows
             X = X.rechunk({1: -1})
         if X.dtype != np.float64:
             X = X.astype(np.float64)
-        rows = X.chunks[0]
-        y = _as_dask_array(y, rows)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"y_train has {y.shape[0]} rows but X_train has {X.shape[0]}."
-            )
         if sample_weight is not None:
-            if np.ndim(sample_weight) == 0:
-                sample_weight = np.full(X.shape[0], float(sample_weight))
-            sample_weight = _as_dask_array(sample_weight, rows).astype(np.float64)
+            sample_weight = sample_weight.astype(np.float64)
         return cls(X, y, sample_weight)
 
     @property

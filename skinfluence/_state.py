@@ -48,7 +48,7 @@ class TrainingData:
     def from_fit(cls, X, y, sample_weight=None):
         """The training data as fitted; dask collections stay lazy
         (:class:`skinfluence._dask.DaskTrainingData`)."""
-        if _is_dask_collection(X):
+        if is_dask_collection(X):
             from ._dask import DaskTrainingData
 
             return DaskTrainingData.from_fit(X, y, sample_weight)
@@ -297,7 +297,7 @@ def stationarity(grad, G, w, solver):
     return Stationarity(grad, step, float(ratio))
 
 
-def _is_dask_collection(X):
+def is_dask_collection(X):
     """True for a dask array or DataFrame (without importing dask)."""
     dask = sys.modules.get("dask")
     return dask is not None and dask.is_dask_collection(X)
