@@ -10,7 +10,7 @@ path, per worker for the cluster, and whether the top-10 agree.
     python benchmarks/dask_cluster.py                  # full size
     python benchmarks/dask_cluster.py --rows 400000    # quick
 
-Peak memory is each process's maximum resident set (``ru_maxrss``), which
+Peak memory is each process's maximum resident set (``VmHWM`` of ``/proc/self/status``, Linux), which
 includes the ~180 MB of an idle Python with numpy, scipy and scikit-learn.
 """
 
@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import pickle
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,12 @@ def test_points(d, m=100):
 
 
 def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The process's high-water resident set (VmHWM, Linux), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def in_memory(args, model_path):

@@ -249,8 +249,9 @@ def test_local_cluster_memory_below_data():
     """Processes with a memory limit below the data size: the rows are generated
     and reduced on the workers, and results equal the in-memory path."""
     distributed = pytest.importorskip("distributed")
-    n, d, limit = 1_000_000, 39, 300e6
-    X, y = _cluster_data(n, d, chunk=50_000)
+    # an idle worker holds ~210 MB; 20,000-row chunks peak below 290 MB
+    n, d, limit = 1_300_000, 39, 400e6
+    X, y = _cluster_data(n, d, chunk=20_000)
     assert X.nbytes > limit
     X_mem, y_mem = dask.compute(X, y, scheduler="threads")
     est = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12).fit(
