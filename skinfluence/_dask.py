@@ -91,6 +91,8 @@ class DaskTrainingData:
     sample_weight: object = None
     index: object = None
 
+    chunked = True
+
     @classmethod
     def from_fit(cls, X, y, sample_weight=None):
         X, y, sample_weight = dask_arrays(X, y, sample_weight)

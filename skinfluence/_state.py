@@ -44,6 +44,9 @@ class TrainingData:
     sample_weight: np.ndarray | None
     index: object = None
 
+    #: rows in memory (:class:`skinfluence._dask.DaskTrainingData`: in chunks)
+    chunked = False
+
     @classmethod
     def from_fit(cls, X, y, sample_weight=None):
         """The training data as fitted; dask collections stay lazy
@@ -137,13 +140,7 @@ class FittedInfluence:
     # -- validation of user inputs ------------------------------------------------
     def validate_X(self, X):
         """``X`` checked against the fit (features, names), float64, CSR or dense."""
-        return validate_data(
-            self.adapter.estimator,
-            X,
-            reset=False,
-            accept_sparse="csr",
-            dtype=np.float64,
-        )
+        return validate_test_X(self.adapter.estimator, X)
 
     def test_data(self, X_test, y_test=None):
         """Validated test features and targets encoded for the loss."""
@@ -267,7 +264,7 @@ class InfluenceState:
         key = self._key_of(estimator)
         if self._key != key:
             self._fitted = None
-            fitted = self.data.fitted_influence(estimator, get_config())
+            fitted = adapter_for(estimator).fitted_influence(self.data, get_config())
             fitted.warn_if_not_stationary(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
         return self._fitted
@@ -321,6 +318,14 @@ def is_dask_collection(X):
     """True for a dask array or DataFrame (without importing dask)."""
     dask = sys.modules.get("dask")
     return dask is not None and dask.is_dask_collection(X)
+
+
+def validate_test_X(estimator, X):
+    """``X`` checked against ``estimator``'s fit (features, names), float64, CSR
+    or dense."""
+    return validate_data(
+        estimator, X, reset=False, accept_sparse="csr", dtype=np.float64
+    )
 
 
 def hessian_solver(objective, theta, settings):
