@@ -188,7 +188,7 @@ class ClassicalDiagnosticsMixin:
             The residual ``r_i``: Pearson ``√s_i (y_i − μ_i)/√V(μ_i)`` or deviance
             ``sign(y_i − μ_i) √(s_i dev_i)``; ``"likelihood"`` (external only) is
             Williams' (1987) ``sign(d_i) √(d_i² + h_i r_i²/(1 − h_i))``, R's
-            ``rstudent.glm`` before R 4.6. All three coincide for least squares.
+            ``rstudent.glm`` before 2026. All three coincide for least squares.
 
         Returns
         -------

@@ -644,3 +644,17 @@ def test_bad_arguments(call, match):
     model = InfluenceLinearRegression().fit(X[:20, :3], y[:20])
     with pytest.raises(ValueError, match=match):
         call(model)
+
+
+def test_pipeline_forwards_the_diagnostics():
+    from sklearn.preprocessing import StandardScaler
+
+    from skinfluence import InfluencePipeline
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    pipe = InfluencePipeline(
+        [("scale", StandardScaler()), ("ols", InfluenceLinearRegression())]
+    ).fit(X, y)
+    direct = InfluenceLinearRegression().fit(StandardScaler().fit_transform(X), y)
+    np.testing.assert_allclose(pipe.dffits(), direct.dffits(), rtol=1e-10)
+    assert pipe.summary_frame().shape == (442, 2 * 11 + 6 + 4 + 1)
