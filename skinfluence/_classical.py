@@ -39,6 +39,18 @@ TYPES = ("pearson", "deviance", "likelihood")
 MULTIPLE_TESTS = ("bonferroni", "sidak", "holm", "fdr_bh")
 
 
+def objective_of(estimator, what):
+    """The training objective in ``θ``, or a refusal naming the estimator when
+    its influence is computed without one (a dual form)."""
+    try:
+        return estimator.influence_state().objective
+    except NotImplementedError as error:
+        raise NotImplementedError(
+            f"{type(estimator).__name__}: {what} need the training objective in "
+            f"θ = [coef_, intercept_], which this estimator does not have: {error}"
+        ) from error
+
+
 class Residuals:
     """Residuals, hat values and scales of a fitted single-output likelihood.
 
@@ -50,7 +62,7 @@ class Residuals:
 
     def __init__(self, estimator):
         fitted = estimator.influence_state()
-        objective = fitted.objective
+        objective = objective_of(estimator, "residual-based diagnostics")
         loss, name = objective.loss, type(estimator).__name__
         raw = objective.raw_prediction(fitted.theta)
         pearson = loss.pearson_residuals(objective.Y, raw)
@@ -314,7 +326,7 @@ class ClassicalDiagnosticsMixin:
         True
         """
         fitted = self.influence_state()
-        loss = fitted.objective.loss
+        loss = objective_of(self, "PRESS residuals").loss
         if loss.dispersion_kind != "gaussian" or fitted.objective.n_outputs != 1:
             raise NotImplementedError(
                 f"{type(self).__name__}: PRESS residuals are least-squares "

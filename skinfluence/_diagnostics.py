@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from ._classical import ClassicalDiagnosticsMixin
+from ._classical import ClassicalDiagnosticsMixin, objective_of
 from ._objective import as_dense
 from ._removal import group_newton_step
 
@@ -114,6 +114,7 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         """``θ̂₍G₎ − θ*`` of every group (``θ* = θ̂ + newton_step_``), (G, p);
         NaN for a group whose removal leaves no Newton step."""
         fitted = self.influence_state()
+        objective_of(self, "group diagnostics")
         groups = np.asarray(groups)
         if groups.ndim != 1 or groups.shape[0] != fitted.n_samples:
             raise ValueError(

@@ -186,6 +186,53 @@ def test_outlier_test_matches_statsmodels(macro, method):
     np.testing.assert_array_equal(ours["outlier"], reject)
 
 
+def _r_outlier_test_duncan():
+    """R's ``car::outlierTest`` on Duncan's occupational prestige data (car),
+    as printed in ``statsmodels/stats/tests/test_diagnostic.py::test_outlier_test``
+    (read from that file: the lists ``rstudent``, ``unadj_p``, ``bonf_p`` and
+    ``sorted_labels``, ordered by |rstudent|)."""
+    import ast
+    import inspect
+
+    from statsmodels.stats.tests import test_diagnostic
+
+    tree = ast.parse(inspect.getsource(test_diagnostic.test_outlier_test))
+    values = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.List)
+    }
+    endog, exog, labels = test_diagnostic.get_duncan_data()
+    return np.asarray(endog), np.asarray(exog)[:, 1:], labels, values
+
+
+def test_outlier_test_matches_r_car_on_duncan():
+    y, X, labels, r = _r_outlier_test_duncan()
+    X = pd.DataFrame(X, columns=["income", "education"], index=labels)
+    model = InfluenceLinearRegression().fit(X, y)
+    table = model.outlier_test()
+    table = table.reindex(
+        table["student_resid"].abs().sort_values(ascending=False).index
+    )
+    assert list(table.index) == r["sorted_labels"]
+    _agree(
+        "OLS Duncan outlier_test student_resid vs R car",
+        table["student_resid"],
+        r["rstudent"],
+        OLS_RTOL,
+    )
+    # R printed the p-values to 7 significant digits: compare each to that
+    bonf = np.minimum(r["bonf_p"], 1.0)  # Bonferroni p above 1 is 1
+    for col, ref in [("unadj_p", r["unadj_p"]), ("bonferroni(p)", bonf)]:
+        err = np.max(np.abs(table[col].to_numpy() / ref - 1))
+        report_accuracy(
+            f"OLS Duncan outlier_test {col} vs R car (7 digits)", max_rel_diff=err
+        )
+        assert err < 5e-7, (col, err)
+
+
 # --------------------------------------------------------------------------
 # weighted least squares is R's lm(weights = w): OLS on √w-scaled rows, zero
 # weights dropped
