@@ -15,7 +15,7 @@ example light); on a real cluster only the ``Client`` line changes.
 # %%
 # Data generated on the workers, a model fitted elsewhere
 # -------------------------------------------------------
-# 300,000 rows of 20 features, generated chunk by chunk by dask. The model is
+# 100,000 rows of 20 features, generated chunk by chunk by dask. The model is
 # fitted with plain scikit-learn (here on the same rows, read into memory
 # once); skinfluence only needs the fitted model and the lazy rows.
 import dask
@@ -27,11 +27,11 @@ from sklearn.linear_model import LogisticRegression
 
 from skinfluence import attach
 
-n, d = 300_000, 20
+n, d = 100_000, 20
 rng = da.random.default_rng(0)
-X = rng.normal(size=(n, d), chunks=(50_000, d))
+X = rng.normal(size=(n, d), chunks=(20_000, d))
 coef = np.linspace(-1.0, 1.0, d)
-y = (X @ coef + rng.logistic(size=n, chunks=50_000) > 0).astype(np.int64)
+y = (X @ coef + rng.logistic(size=n, chunks=20_000) > 0).astype(np.int64)
 
 X_memory, y_memory = dask.compute(X, y)
 model = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-10)
@@ -45,7 +45,7 @@ cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False)
 client = Client(cluster)
 
 chunked = attach(model, X, y)
-influence = chunked.influence_loss(X_test, y_test)  # lazy, (5, 300000)
+influence = chunked.influence_loss(X_test, y_test)  # lazy, (5, 100000)
 print(type(influence).__name__, influence.shape, "chunks:", influence.chunks[1])
 top = chunked.top_influences(X_test, y_test, k=10)
 print("most harmful rows for test point 0:", top.harmful_indices[0])
@@ -75,7 +75,7 @@ for j in range(len(X_test)):
     ax.plot(np.arange(1, 11), top.harmful_values[j], "o-", label=f"test point {j}")
 ax.set_xlabel("rank")
 ax.set_ylabel("influence on the test loss")
-ax.set_title("Top-10 harmful rows of 300,000, found chunk by chunk")
+ax.set_title("Top-10 harmful rows of 100,000, found chunk by chunk")
 ax.legend(fontsize="small")
 fig.tight_layout()
 plt.show()
