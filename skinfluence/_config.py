@@ -65,8 +65,8 @@ def set_config(
         ``"float32"`` halves their memory: every value is the float64 result
         rounded to float32 (relative error at most 2⁻²⁴ ≈ 6e-8), computed in
         row blocks of an eighth of scikit-learn's ``working_memory``; the
-        solves stay in float64 ("float64"). Linear models only: KernelRidge's
-        dual form returns float64.
+        solves stay in float64 ("float64"). In-memory linear models only:
+        KernelRidge's dual form and dask training data return float64.
 
     Examples
     --------
