@@ -96,6 +96,9 @@ def row(metric, times, baseline=None, target=None, **extra):
     }
     if baseline is not None:
         out["ratio"] = out["median"] / float(np.median(baseline))
+        if len(baseline) == len(times) > 1:  # interleaved: the ratio per round
+            per_round = np.asarray(times) / np.asarray(baseline)
+            out["round_ratios"] = [float(per_round.min()), float(per_round.max())]
     if target is not None:
         out["target"] = target
     out.update(extra)
@@ -188,32 +191,30 @@ def case_multinomial(size, repeats):
     )
 
 
-def _baselines(n, p, m, repeats):
-    """Times of (n,p)@(p,m), of A.T@A (numpy: syrk, half the flops) and of
-    A.T@B (gemm) with A, B of shape (n,p)."""
-    rng = np.random.default_rng(1)
-    A, B = rng.standard_normal((n, p)), rng.standard_normal((p, m))
-    mm = timed(lambda: A @ B, repeats)
-    xtx = timed(lambda: A.T @ A, repeats)
-    B = rng.standard_normal((n, p))
-    gemm = timed(lambda: A.T @ B, repeats)
-    return mm, xtx, gemm
-
-
 def _dense_influence_rows(model, X, Xt, yt, repeats, label):
+    """Baselines and influence calls interleaved: each round times
+    (n,p)@(p,m), A.T@A (numpy: syrk, half the flops), A.T@B (gemm) with A, B
+    of shape (n,p), then each influence call once."""
     n, m = X.shape[0], Xt.shape[0]
     p = model.coef_.size + model.intercept_.size
-    mm, xtx, gemm = _baselines(n, p, m, repeats)
-    fresh_loss = timed(
-        lambda: model.influence_loss(Xt, yt), repeats, lambda: clear(model)
-    )
-    cached_loss = timed(lambda: model.influence_loss(Xt, yt), repeats)
-    fresh_params = timed(lambda: model.influence_params_, repeats, lambda: clear(model))
+    rng = np.random.default_rng(1)
+    A, B, A2 = (rng.standard_normal(s) for s in ((n, p), (p, m), (n, p)))
 
     def drop_params():
         model.influence_state().clear_results()
 
-    cached_params = timed(lambda: model.influence_params_, repeats, drop_params)
+    mm, xtx, gemm = [], [], []
+    fresh_loss, cached_loss, fresh_params, cached_params = [], [], [], []
+    for _ in range(repeats):
+        mm += timed(lambda: A @ B, 1)
+        xtx += timed(lambda: A.T @ A, 1)
+        gemm += timed(lambda: A.T @ A2, 1)
+        fresh_loss += timed(
+            lambda: model.influence_loss(Xt, yt), 1, lambda: clear(model)
+        )
+        cached_loss += timed(lambda: model.influence_loss(Xt, yt), 1)
+        fresh_params += timed(lambda: model.influence_params_, 1, lambda: clear(model))
+        cached_params += timed(lambda: model.influence_params_, 1, drop_params)
     shape = f"(n,p)@(p,m), n={n} p={p} m={m}"
     return [
         row(f"{label}: baseline {shape}", mm),
@@ -582,6 +583,8 @@ def fmt(r):
     s = f"  {r['metric']}: {r['median']:.3g} ({r['min']:.3g}-{r['max']:.3g}, n={r['n']})"
     if "ratio" in r:
         s += f"  ratio {r['ratio']:.2f}"
+        if "round_ratios" in r:
+            s += " (rounds {:.2f}-{:.2f})".format(*r["round_ratios"])
     if "target" in r:
         s += f"  [target {r['target']}]"
     for key in ("max_rel_diff", "solver", "note"):

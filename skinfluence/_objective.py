@@ -310,7 +310,7 @@ class LinearObjective(Objective):
         n, d = self.X.shape
         q = d + self.fit_intercept
         out = {pair: np.zeros((q, q), order="F") for pair in pairs}
-        Z = np.empty((min(n, max(1, GRAM_BLOCK_ELEMENTS // q)), q))
+        Z = np.empty((max(1, min(n, GRAM_BLOCK_ELEMENTS // q)), q))  # n may be 0
         for rows in gen_batches(n, Z.shape[0]):
             X, z = self.X[rows], Z[: rows.stop - rows.start]
             for (k, j), C in out.items():
