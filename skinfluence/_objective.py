@@ -310,8 +310,8 @@ class LinearObjective(Objective):
         n, d = self.X.shape
         q = d + self.fit_intercept
         out = {pair: np.zeros((q, q), order="F") for pair in pairs}
-        Z = np.empty((max(1, min(n, GRAM_BLOCK_ELEMENTS // q)), q))  # n may be 0
-        for rows in gen_batches(n, Z.shape[0]):
+        Z = np.empty((max(1, min(n, GRAM_BLOCK_ELEMENTS // q)), q))
+        for rows in gen_batches(n, Z.shape[0]) if n else ():  # a chunk may be empty
             X, z = self.X[rows], Z[: rows.stop - rows.start]
             for (k, j), C in out.items():
                 w = D[rows, k, j]
