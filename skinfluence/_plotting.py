@@ -21,8 +21,8 @@ def _axes(ax, caller):
     check_matplotlib_support(caller)
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots()
+    if ax is None:  # a new figure makes room for long row labels
+        _, ax = plt.subplots(layout="constrained")
     return ax
 
 
@@ -256,6 +256,9 @@ class InfluenceIndexDisplay:
         Labels of the training rows; positions when ``None``.
     top_k : int, default=10
         How many rows with the largest ``|score|`` to mark.
+    n_labeled : int, default=None
+        How many of the marked rows (largest first) to annotate with their
+        labels; all of them when ``None``.
     score_name : str, default="self-influence"
         Axis label.
 
@@ -282,10 +285,19 @@ class InfluenceIndexDisplay:
     [1, 3]
     """
 
-    def __init__(self, scores, *, rows=None, top_k=10, score_name="self-influence"):
+    def __init__(
+        self,
+        scores,
+        *,
+        rows=None,
+        top_k=10,
+        n_labeled=None,
+        score_name="self-influence",
+    ):
         self.scores = scores
         self.rows = rows
         self.top_k = top_k
+        self.n_labeled = n_labeled
         self.score_name = score_name
 
     def __repr__(self):
@@ -335,12 +347,16 @@ class InfluenceIndexDisplay:
                 textcoords="offset points",
                 fontsize=8,
             )
-            for i in top
+            for i in top[: self.n_labeled]
         ]
         ax.set_xlabel("training row" if numeric else "training row (position)")
         ax.set_ylabel(self.score_name)
-        ax.set_title(f"{self.score_name} of each training row")
-        ax.legend()
+        # the circles are explained in the title: a legend would hide rows
+        ax.set_title(
+            f"{self.score_name} of each training row\n"
+            f"(circled: the {k} largest |{self.score_name}|)"
+        )
+        ax.margins(y=0.08)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
@@ -534,7 +550,9 @@ class TopInfluenceDisplay:
             raise ValueError("image_shape is set but images is None.")
         k = len(self.helpful_indices_)
         if ax is None:
-            _, ax = plt.subplots(2, k, figsize=(1.6 * k, 3.8), squeeze=False)
+            _, ax = plt.subplots(
+                2, k, figsize=(1.6 * k, 3.8), squeeze=False, layout="constrained"
+            )
         ax = np.asarray(ax).reshape(2, k)
         images = np.asarray(self.images)
         style = {"cmap": "gray_r", **kwargs}

@@ -146,7 +146,8 @@ def test_index_display():
     s = np.diag(model.influence_loss(scale(X)[:100], y[:100]))
     assert_allclose(disp.scores, s, rtol=1e-10, atol=1e-14)
     assert set(disp.top_indices_) == set(np.argsort(-np.abs(s))[:5])
-    assert disp.ax_.get_title() == "self-influence of each training row"
+    assert disp.ax_.get_title().startswith("self-influence of each training row\n")
+    assert "the 5 largest" in disp.ax_.get_title()
 
 
 def test_top_influence_bars():
@@ -221,6 +222,8 @@ def test_displays_name_rows_like_influence_frame(labelled_cancer):
         assert name in disp.ax_.get_title()
     index = _no_warnings(InfluenceIndexDisplay.from_estimator, model, top_k=4)
     assert [a.get_text() for a in index.annotations_] == list(index.top_rows_)
+    few = InfluenceIndexDisplay(index.scores, rows=index.rows, top_k=4, n_labeled=2)
+    assert [a.get_text() for a in few.plot().annotations_] == list(index.top_rows_[:2])
     assert set(index.top_rows_) <= set(X_train.index)
     assert index.ax_.get_xlabel() == "training row (position)"
 
