@@ -216,6 +216,9 @@ class LeaveOneOutDisplay:
         model, transform = _split(estimator)
         X = transform(X)
         fitted = model.influence_state()
+        # before any refit: NotImplementedError for a model with no linear
+        # objective (KernelRidge: use loo_loss_change and from_predictions)
+        objective = fitted.objective
         data = fitted.data
         idx = np.arange(data.n_samples) if indices is None else np.ravel(indices)
         influence = model.influence_loss(X, y)[0, idx]
@@ -229,7 +232,6 @@ class LeaveOneOutDisplay:
             n_jobs=n_jobs,
         )
         Xt, Y = fitted.test_data(X, y)
-        objective = fitted.objective
         base = objective.loss_values(fitted.theta, Xt, Y).sum()
         actual = np.array(
             [objective.loss_values(t, Xt, Y).sum() - base for t in params]

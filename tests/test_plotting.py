@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler, scale
 
 from skinfluence import (
     InfluenceIndexDisplay,
+    InfluenceKernelRidge,
     InfluenceLinearRegression,
     InfluenceLogisticRegression,
     InfluencePipeline,
@@ -334,3 +335,10 @@ def test_matplotlib_support_is_checked_the_scikit_learn_way(monkeypatch):
         InfluenceIndexDisplay([1.0, 2.0]).plot()
     with pytest.raises(ImportError, match="LeaveOneOutDisplay.from_predictions"):
         LeaveOneOutDisplay.from_predictions([0.1, 0.2], [0.1, 0.3])
+
+
+def test_loo_display_refuses_a_model_without_linear_objective_before_refitting():
+    X, y = load_diabetes(return_X_y=True)
+    model = InfluenceKernelRidge(alpha=1.0, kernel="rbf").fit(X[:40], y[:40])
+    with pytest.raises(NotImplementedError, match="dual form"):
+        LeaveOneOutDisplay.from_estimator(model, X[40:41], y[40:41])
