@@ -212,5 +212,7 @@ def capability_table_rst(cells=None):
         ]
     lines.append("")
     for text, number in reasons.items():
+        # error messages are plain text: ``coef_`` would be a reference in RST
+        text = re.sub(r"(?<=\w)_(?=\W|$)", r"\\_", text)
         lines += [f"[{number}] {text}", ""]
     return "\n".join(lines)
