@@ -46,8 +46,9 @@ def objective_of(estimator, what):
         return estimator.influence_state().objective
     except NotImplementedError as error:
         raise NotImplementedError(
-            f"{type(estimator).__name__}: {what} need the training objective in "
-            f"θ = [coef_, intercept_], which this estimator does not have: {error}"
+            f"{type(estimator).__name__}: {what} need the training objective as a "
+            "function of the linear parameters θ, and this estimator computes its "
+            "influence without one (a dual form)."
         ) from error
 
 
@@ -96,6 +97,11 @@ class Residuals:
         return np.where(out > 10 * np.finfo(float).eps, out, np.nan)
 
     def sigma_loo(self, kind="pearson"):
+        if self.dof <= 1:
+            raise ValueError(
+                f"The leave-one-out scale needs n − p − 1 > 0: {self.n} rows with "
+                f"weight and {self.p} parameters."
+            )
         r = self.pearson if kind == "pearson" else self.deviance
         total = np.nansum(r**2)
         return np.sqrt((total - r**2 / self.one_minus_hat()) / (self.dof - 1))
