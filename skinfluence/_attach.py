@@ -52,7 +52,7 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     ----------
     estimator : fitted estimator or Pipeline
         A fitted estimator of any class with an ``Influence*`` counterpart
-        (the 17 classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
+        (the classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
         ``LogisticRegression``, ``Ridge``, ``PoissonRegressor``, ``LinearSVC``,
         ``Lasso``), or a fitted :class:`~sklearn.pipeline.Pipeline` whose last
         step is one.
@@ -64,7 +64,10 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     **influence_params
         Parameters the ``Influence*`` class has and the scikit-learn class has
         not, e.g. ``smooth_hinge_temperature=1e-3`` for a ``LinearSVC`` fitted
-        with ``loss="hinge"``; the others keep their defaults.
+        with ``loss="hinge"``, ``smooth_epsilon_temperature`` for a
+        ``LinearSVR`` with ``loss="epsilon_insensitive"``,
+        ``smooth_pinball_temperature`` for a ``QuantileRegressor``; the others
+        keep their defaults.
 
     Returns
     -------
