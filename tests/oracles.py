@@ -339,11 +339,18 @@ def minimize(objective, theta, max_iter=200):
 
 
 def weight_derivative(f, s, i, h):
-    """``S ∂f/∂s_i`` by central differences: ``S (f(s + h eᵢ) - f(s - h eᵢ)) / 2h``."""
-    up, down = np.array(s, dtype=float), np.array(s, dtype=float)
-    up[i] += h
-    down[i] -= h
-    return np.sum(s) * (np.asarray(f(up)) - np.asarray(f(down))) / (2 * h)
+    """``S ∂f/∂s_i`` by central differences with Richardson extrapolation,
+    ``(4 D(h/2) - D(h)) / 3`` with ``D(h) = S (f(s + h eᵢ) - f(s - h eᵢ)) / 2h``:
+    the ``h²`` truncation term cancels (it matters where ``f`` bends on a short
+    scale, e.g. a smoothing temperature), ``O(h⁴)`` is left."""
+
+    def central(step):
+        up, down = np.array(s, dtype=float), np.array(s, dtype=float)
+        up[i] += step
+        down[i] -= step
+        return np.sum(s) * (np.asarray(f(up)) - np.asarray(f(down))) / (2 * step)
+
+    return (4 * central(h / 2) - central(h)) / 3
 
 
 def exact_quantile_regression(X, y, quantile, alpha, s, fit_intercept=True):

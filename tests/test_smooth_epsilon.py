@@ -69,7 +69,7 @@ def test_fixed_temperature_influence_is_the_weight_derivative_of_smoothed_refits
     fit_intercept,
 ):
     """At the smoothed objective's own minimizer, ``influence_params_`` is
-    ``S ∂θ̂_t/∂s_i``: central differences (step 1e-6·S) of damped-Newton
+    ``S ∂θ̂_t/∂s_i``: central differences (steps 1e-6·S and half that, extrapolated) of damped-Newton
     minimizers of the smoothed objective, written out in ``oracles.py``."""
     worst = []
 
@@ -89,7 +89,7 @@ def test_fixed_temperature_influence_is_the_weight_derivative_of_smoothed_refits
         for i in [0, len(y) // 2, len(y) - 1]:
             expected = weight_derivative(lambda w: solve(w, theta), s, i, h)
             worst.append(np.abs(influence[i] - expected).max() / scale)
-            # truncation ~(h/t)², round-off ~1e-15 S/h; measured ≤ 3e-10
+            # Richardson: truncation O((h/t)⁴); measured ≤ 1.2e-9 (thorough profile)
             assert worst[-1] < 1e-7
 
     check()
