@@ -78,6 +78,12 @@ CONFIGURATIONS = (
         {"quantile": 0.3, "alpha": 0.01, "smooth_pinball_temperature": 0.1},
         "regression",
     ),
+    (
+        "KernelRidge",
+        "InfluenceKernelRidge",
+        {"alpha": 1.0, "kernel": "rbf", "gamma": 0.2},
+        "regression",
+    ),
 )
 
 #: every public influence method, called on a fitted model with test data
