@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._adapters import adapter_for, entry_for
+from ._adapters import adapter_for, entry_for, is_search
 from ._mixin import InfluenceMixin
 from ._pipeline import InfluencePipeline
 from ._state import InfluenceState, NonStationaryWarning, TrainingData
@@ -50,12 +50,18 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
 
     Parameters
     ----------
-    estimator : fitted estimator or Pipeline
+    estimator : fitted estimator, Pipeline or hyper-parameter search
         A fitted estimator of any class with an ``Influence*`` counterpart
         (the 17 classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
         ``LogisticRegression``, ``Ridge``, ``PoissonRegressor``, ``LinearSVC``,
-        ``Lasso``), or a fitted :class:`~sklearn.pipeline.Pipeline` whose last
-        step is one.
+        ``Lasso``), a fitted :class:`~sklearn.pipeline.Pipeline` whose last
+        step is one, or a fitted
+        :class:`~sklearn.model_selection.GridSearchCV`,
+        :class:`~sklearn.model_selection.RandomizedSearchCV`,
+        :class:`~sklearn.model_selection.HalvingGridSearchCV` or
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV` with
+        ``refit=True`` (or a refit strategy) over either: its
+        ``best_estimator_``, refit on all of ``X_train``, is attached.
     X_train : {array-like, sparse matrix} of shape (n_samples, n_features)
         The training data the estimator was fitted on (raw data for a Pipeline).
     y_train : array-like of shape (n_samples,) or (n_samples, n_targets)
@@ -87,6 +93,14 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     >>> model.influence_loss(X[:2], y[:2]).shape
     (2, 442)
     """
+    if is_search(estimator):
+        return attach(
+            _best_estimator(estimator),
+            X_train,
+            y_train,
+            sample_weight,
+            **influence_params,
+        )
     if isinstance(estimator, Pipeline):
         check_is_fitted(estimator)
         head = copy.deepcopy(estimator[:-1])
@@ -145,6 +159,20 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=2)
     return new
+
+
+def _best_estimator(search):
+    """The refit ``best_estimator_`` of a fitted search, or a clear error."""
+    name = type(search).__name__
+    if search.refit is False:
+        raise ValueError(
+            f"attach: {name}(refit=False) has no best_estimator_ fitted on the "
+            "whole training data. Refit it with refit=True, or fit the best "
+            f"parameters yourself (estimator.set_params(**{name}.best_params_)"
+            ".fit(X_train, y_train)) and attach that estimator."
+        )
+    check_is_fitted(search, "best_estimator_")
+    return search.best_estimator_
 
 
 def _set_influence_params(new, estimator, given):
