@@ -1,17 +1,30 @@
 """Give an already fitted scikit-learn model influence functions, without refitting."""
 
+from __future__ import annotations
+
 import copy
 import inspect
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._adapters import adapter_for, entry_for, is_search
+from ._constraints import MatrixLike, validated
+from ._frames import test_index
 from ._mixin import InfluenceMixin
 from ._pipeline import InfluencePipeline
 from ._state import InfluenceState, NonStationaryWarning, TrainingData
+
+
+class TrainingDataWarning(UserWarning):
+    """:func:`attach` was probably given data the model was not fitted on
+    (other labels, or parameters far from the minimum on these rows)."""
+
 
 #: above this ratio (Newton step to the minimum / typical effect of removing one
 #: row) the parameters are so far from the minimum on the given data that the
@@ -29,7 +42,22 @@ def _influence_class(estimator):
     return entry_for(estimator, exact=True).ready_class()
 
 
-def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
+@validated(
+    {
+        "estimator": [HasMethods(["fit"])],
+        "X_train": ["array-like", "sparse matrix"],
+        "y_train": ["array-like"],
+        "sample_weight": ["array-like", None],
+    },
+    nested=True,
+)
+def attach(
+    estimator: BaseEstimator,
+    X_train: MatrixLike,
+    y_train: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    **influence_params: object,
+) -> BaseEstimator:
     """Influence-capable copy of an already fitted estimator, without refitting.
 
     The fitted attributes of ``estimator`` are copied into the matching
@@ -43,7 +71,7 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
 
     - a :class:`NonStationaryWarning` when the fit stopped short (refit with a
       smaller ``tol`` for better influences);
-    - a ``UserWarning`` when the Newton step to the minimum is more than
+    - a :class:`TrainingDataWarning` when the Newton step to the minimum is more than
       ``WRONG_DATA_THRESHOLD`` (2) times the typical effect of removing one
       training row: the data (or weights) are then probably not the ones the
       model was fitted on, or its solver stopped very far from the minimum.
@@ -112,7 +140,7 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
             head.steps + [(name, attached)],
             memory=estimator.memory,
             verbose=estimator.verbose,
-        )
+        ).label_training_rows(test_index(X_train, _num_rows(X_train)))
     cls = _influence_class(estimator)
     check_is_fitted(estimator)
     new = cls.__new__(cls)
@@ -134,7 +162,7 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
         warnings.warn(
             f"y_train has labels {np.unique(y_train)!r} but {cls.__name__} was fitted "
             f"on {classes!r}: this is probably not its training data.",
-            UserWarning,
+            TrainingDataWarning,
             stacklevel=2,
         )
     new._influence_state = InfluenceState(
@@ -152,7 +180,7 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
             "sample_weight are probably not the data it was fitted on (or its "
             "solver stopped far short: then refit with a smaller tol and a larger "
             "max_iter); influences would describe a different model.",
-            UserWarning,
+            TrainingDataWarning,
             stacklevel=2,
         )
     else:

@@ -15,8 +15,12 @@ loss has no factor ½), the textbook definitions read
   dispersion ``φ₍ᵢ₎`` for least squares and ``φ`` otherwise.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
+from ._constraints import Result
+from ._frames import labelled
 from ._objective import as_dense
 
 
@@ -48,7 +52,8 @@ class DiagnosticsMixin:
         an L1 active set freezes at zero (the lasso's degrees of freedom)."""
         return fitted.solver.rank - fitted.objective.n_frozen
 
-    def leverage(self):
+    @labelled("leverage")
+    def leverage(self) -> Result:
         """Generalized hat values ``h_ii`` of the training rows.
 
         For least squares the diagonal of ``X (XᵀWX + Λ)⁻¹ XᵀW``; for logistic
@@ -71,7 +76,8 @@ class DiagnosticsMixin:
         """
         return self.influence_state().loo().leverage.copy()
 
-    def dfbeta(self):
+    @labelled("dfbeta")
+    def dfbeta(self) -> Result:
         """DFBETA: ``θ̂ − θ̂₍ᵢ₎`` for every training row (classical sign).
 
         ``θ̂₍ᵢ₎`` is one exact Newton step without row ``i`` from the converged
@@ -93,7 +99,8 @@ class DiagnosticsMixin:
         """
         return -self.influence_state().loo().changes
 
-    def dfbetas(self):
+    @labelled("dfbetas")
+    def dfbetas(self) -> Result:
         """DFBETAS: DFBETA divided by the parameters' standard errors.
 
         The standard error is ``sqrt(φ₍ᵢ₎ diag(A⁻¹))``, with the dispersion of
@@ -122,7 +129,8 @@ class DiagnosticsMixin:
         phi = objective.deleted_dispersion(fitted.theta, dof, loo.output_leverage)
         return -loo.changes / np.sqrt(phi[:, None] * inv_diag)
 
-    def cooks_distance(self):
+    @labelled("cooks_distance")
+    def cooks_distance(self) -> Result:
         """Cook's distance ``Δ_iᵀ A Δ_i / (p φ)`` of every training row.
 
         Returns
@@ -142,7 +150,8 @@ class DiagnosticsMixin:
         phi, _ = self._dispersion(fitted)
         return fitted.loo().quadratic / (self._n_identified(fitted) * phi)
 
-    def self_influence(self):
+    @labelled("self_influence")
+    def self_influence(self) -> Result:
         """``I_up,loss(z_i, z_i)`` for every training row.
 
         How much up-weighting a row raises its own loss: always ``≤ 0`` when the

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh, solve_triangular
 from scipy.linalg.lapack import dpocon
+from sklearn.exceptions import ConvergenceWarning
 
 
 class SingularHessianWarning(UserWarning):
@@ -206,5 +207,6 @@ class ConjugateGradientSolver:
         return X[:, 0] if one else X
 
 
-class CGWarning(UserWarning):
-    """Conjugate gradients did not reach the requested tolerance."""
+class CGWarning(ConvergenceWarning):
+    """Conjugate gradients did not reach the requested tolerance (a
+    :class:`~sklearn.exceptions.ConvergenceWarning`)."""

@@ -1,13 +1,19 @@
 """Exact leave-one-out refits: the ground truth influence functions approximate."""
 
+from __future__ import annotations
+
 import sys
+from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed
-from sklearn.base import clone
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.parallel import Parallel, delayed
 
 from ._adapters import adapter_for
+from ._constraints import MatrixLike, validated
 
 
 def _refit_without(estimator, X, y, sample_weight, i):
@@ -18,16 +24,36 @@ def _refit_without(estimator, X, y, sample_weight, i):
     return adapter_for(model).theta()
 
 
+@validated(
+    {
+        "estimator": [HasMethods(["fit", "get_params"])],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "sample_weight": ["array-like", None],
+        "indices": ["array-like", None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose", None],
+    },
+    nested=True,
+)
 def loo_refit(
-    estimator, X, y, *, sample_weight=None, indices=None, n_jobs=None, verbose=0
-):
+    estimator: BaseEstimator,
+    X: MatrixLike,
+    y: ArrayLike,
+    *,
+    sample_weight: ArrayLike | None = None,
+    indices: ArrayLike | None = None,
+    n_jobs: int | None = None,
+    verbose: int | None = 0,
+) -> np.ndarray:
     """Refit ``estimator`` once without each training row: exact leave-one-out.
 
     Each refit is ``clone(estimator).fit`` on the remaining rows, so the result
     is only as exact as the estimator's own convergence: for ground truth, pass
     an estimator with a tight tolerance (e.g. ``tol=1e-10``, ``solver="newton-cholesky"``).
-    Refits run in parallel with joblib and follow :func:`joblib.parallel_config`
-    (a dask or ray backend spreads them over a cluster).
+    Refits run in parallel with :class:`sklearn.utils.parallel.Parallel`: they
+    follow :func:`joblib.parallel_config` (a dask or ray backend spreads them
+    over a cluster) and see the caller's scikit-learn configuration.
 
     Parameters
     ----------

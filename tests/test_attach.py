@@ -19,6 +19,7 @@ from skinfluence import (
     InfluenceLogisticRegression,
     InfluenceRidge,
     NonStationaryWarning,
+    TrainingDataWarning,
     attach,
 )
 
@@ -176,15 +177,15 @@ def test_attach_warns_on_wrong_data():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         attach(fitted, X[:300], y[:300])  # the right data: silent
-    with pytest.warns(UserWarning, match="probably not the data"):
+    with pytest.warns(TrainingDataWarning, match="probably not the data"):
         attach(fitted, X[150:450], y[150:450])
     Xd, yd = load_diabetes(return_X_y=True)
     ridge = Ridge(alpha=0.1).fit(Xd[:300], yd[:300])
-    with pytest.warns(UserWarning, match="probably not the data"):
+    with pytest.warns(TrainingDataWarning, match="probably not the data"):
         attach(ridge, Xd[:300], yd[:300], sample_weight=_weights(300))
     ones = y[:300] == 1
-    with pytest.warns(UserWarning, match="labels"):
-        with pytest.warns(UserWarning, match="probably not the data"):
+    with pytest.warns(TrainingDataWarning, match="labels"):
+        with pytest.warns(TrainingDataWarning, match="probably not the data"):
             attach(fitted, X[:300][ones], y[:300][ones])
 
 
