@@ -19,6 +19,7 @@ from ._config import config_context
 from ._constraints import RESPONSE_METHOD, TEST_DATA, MatrixLike, Result, validated
 from ._diagnostics import DiagnosticsMixin
 from ._frames import labelled
+from ._progress import progress
 from ._removal import RemovalMixin
 from ._state import (
     FittedInfluence,
@@ -306,6 +307,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         low_i, low_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         high_i, high_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         width = max(1, int(np.sqrt(n)))  # test points per block
+        bar = progress(m, "top influences", unit="test row")
         for tests in gen_batches(m, width):
             G_test = fitted.test_gradients(X_test[tests], Y_test[tests])
             A = -fitted.solve(G_test.T)
@@ -317,6 +319,8 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
                 best = _merge_top(best, np.ascontiguousarray(block.T), index, k)
                 del block  # not alive while the next one is computed
             low_i[tests], low_v[tests], high_i[tests], high_v[tests] = best
+            bar.update(tests.stop - tests.start)
+        bar.close()
         top = Bunch(
             helpful_indices=low_i,
             helpful_values=low_v,

@@ -35,6 +35,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._constraints import TEST_DATA, MatrixLike, Result, validated
 from ._frames import labelled
+from ._progress import progress
 from ._state import InfluenceState, row_batches
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,6 +140,7 @@ def leave_one_out(fitted):
     degenerate = np.zeros(n, dtype=bool)
     rows = np.arange(n)
     # J, Y (and Y of the unshifted Hessian) of (k, p) per row, k ≤ max(K, 2)
+    bar = progress(n, "leave-one-out Newton steps", unit="row")
     for batch in row_batches(n, 4 * max(objective.n_outputs, 2) * p):
         J, D, rho = _row_pieces(fitted, rows[batch])
         step, (Y, P, u), bad = newton_steps(fitted, J, D, rho, deltas[batch])
@@ -157,6 +159,8 @@ def leave_one_out(fitted):
             )
             C = changes[batch]
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
+        bar.update(batch.stop - batch.start)
+    bar.close()
     if degenerate.any():
         warnings.warn(
             f"Rows {np.flatnonzero(degenerate).tolist()[:10]} have no leave-one-out "
@@ -273,7 +277,11 @@ class RemovalMixin:
         new.set_params(**tight)
         data = fitted.data.subset(keep)
         kw = {} if data.sample_weight is None else {"sample_weight": data.sample_weight}
-        new.fit(data.X, data.y, **kw)
+        with progress(
+            1, f"refit without {fitted.n_samples - keep.size} rows", unit="refit"
+        ) as bar:
+            new.fit(data.X, data.y, **kw)
+            bar.update()
         new._influence_state.data.index = data.index
         return new.set_params(**{k: params[k] for k in tight})
 

@@ -7,6 +7,8 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh, solve_triangu
 from scipy.linalg.lapack import dpocon
 from sklearn.exceptions import ConvergenceWarning
 
+from ._progress import progress
+
 
 class SingularHessianWarning(UserWarning):
     """The Hessian is singular beyond its known flat directions."""
@@ -173,10 +175,12 @@ class ConjugateGradientSolver:
         active = norms > 0
         residual = np.zeros(B.shape[1])
         self.n_iter_ = 0
+        bar = progress(self.maxiter, "conjugate gradients", unit="iteration")
         for _ in range(self.maxiter):
             if not active.any():
                 break
             self.n_iter_ += 1
+            bar.update()
             # a slice while every column is active: views, not copies of P and R
             cols = slice(None) if active.all() else np.flatnonzero(active)
             HP = self._hessian_dot(P[:, cols])
@@ -194,6 +198,7 @@ class ConjugateGradientSolver:
             rz_new = (R[:, cols] * Z).sum(axis=0)
             P[:, cols] = Z + (rz_new / rz[cols]) * P[:, cols]
             rz[cols] = rz_new
+        bar.close()
         self.residual_ = float(residual.max(initial=0.0))
         if self.residual_ > self.tol:
             warnings.warn(

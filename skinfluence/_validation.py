@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from numbers import Integral
 
 import numpy as np
@@ -14,6 +13,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._adapters import adapter_for
 from ._constraints import MatrixLike, validated
+from ._progress import progress
 
 
 def _refit_without(estimator, X, y, sample_weight, i):
@@ -66,10 +66,11 @@ def loo_refit(
         Rows to leave out one at a time; all rows by default.
     n_jobs : int, default=None
         Number of parallel jobs (``None`` means 1 unless in a joblib context).
-    verbose : int, default=None
-        joblib's progress messages (10: a line every few refits). ``None``
-        means 10 in an interactive session (a Python prompt or a notebook) and
-        0 otherwise, e.g. in scripts and tests.
+    verbose : int, default=0
+        joblib's text messages (10: a line every few refits). A progress bar
+        counts the refits as they finish according to
+        ``set_config(progress_bar=...)`` (in notebooks and terminals by default,
+        with tqdm installed).
 
     Returns
     -------
@@ -90,14 +91,12 @@ def loo_refit(
     indices = np.arange(n) if indices is None else np.asarray(indices).ravel()
     if indices.size and (indices.min() < 0 or indices.max() >= n):
         raise ValueError(f"indices must be in [0, {n}).")
-    if verbose is None:
-        verbose = 10 if _interactive() else 0
-    rows = Parallel(n_jobs=n_jobs, verbose=verbose)(
+    refits = Parallel(n_jobs=n_jobs, verbose=verbose or 0, return_as="generator")(
         delayed(_refit_without)(estimator, X, y, sw, int(i)) for i in indices
     )
+    rows = []
+    with progress(len(indices), "leave-one-out refits", unit="refit") as bar:
+        for row in refits:
+            rows.append(row)
+            bar.update()
     return np.array(rows).reshape(len(indices), -1)
-
-
-def _interactive():
-    """A Python prompt or a Jupyter kernel (not a script, not pytest)."""
-    return hasattr(sys, "ps1") or "ipykernel" in sys.modules
