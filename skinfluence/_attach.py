@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._adapters import adapter_for, entry_for, is_search
 from ._constraints import MatrixLike, validated
-from ._frames import test_index
+from ._frames import row_labels
 from ._mixin import InfluenceMixin
 from ._pipeline import InfluencePipeline
 from ._state import InfluenceState, NonStationaryWarning, TrainingData
@@ -136,11 +136,13 @@ def attach(
         attached = attach(
             last, head.transform(X_train), y_train, sample_weight, **influence_params
         )
-        return InfluencePipeline(
+        pipe = InfluencePipeline(
             head.steps + [(name, attached)],
             memory=estimator.memory,
             verbose=estimator.verbose,
-        ).label_training_rows(test_index(X_train, _num_rows(X_train)))
+        )
+        labels = row_labels(X_train)
+        return pipe if labels is None else pipe.label_training_rows(labels)
     cls = _influence_class(estimator)
     check_is_fitted(estimator)
     new = cls.__new__(cls)

@@ -47,11 +47,16 @@ def pandas_output():
     return get_config()["influence_output"] == "pandas"
 
 
+def row_labels(X):
+    """The row labels of ``X`` (a pandas DataFrame's or Series' index), else
+    ``None`` (arrays, sparse matrices and polars frames have none)."""
+    return X.index if hasattr(X, "iloc") and hasattr(X, "index") else None
+
+
 def test_index(X_test, n):
-    """The row labels of ``X_test`` (a pandas DataFrame's or Series' index), else
-    positions ``0..n-1`` (arrays, sparse matrices and polars frames have none)."""
-    index = getattr(X_test, "index", None)
-    return index if index is not None and hasattr(X_test, "iloc") else np.arange(n)
+    """:func:`row_labels` of ``X_test``, else positions ``0..n-1``."""
+    labels = row_labels(X_test)
+    return np.arange(n) if labels is None else labels
 
 
 def param_names(estimator, n_params):
@@ -92,7 +97,7 @@ def label(estimator, values, name, X_test=None):
         "test_row": lambda n: test_index(X_test, n),
         "param": lambda n: param_names(last, n),
         "feature": lambda n: getattr(last, "feature_names_in_", np.arange(n)),
-        "output": lambda n: np.arange(n),
+        "output": lambda n: _output_labels(last, n),
     }
     index = [
         pd.Index(labels[a](s), name=a) for a, s in zip(axes, values.shape, strict=True)
@@ -105,6 +110,12 @@ def label(estimator, values, name, X_test=None):
     return pd.DataFrame(
         values.reshape(-1, values.shape[2]), index=rows, columns=index[2]
     )
+
+
+def _output_labels(estimator, n):
+    """``classes_`` when there is one output per class, else positions."""
+    classes = getattr(estimator, "classes_", None)
+    return classes if classes is not None and len(classes) == n else np.arange(n)
 
 
 def labelled(name):

@@ -180,6 +180,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
             return _frames.label(self, values, "influence_params_")
         return values
 
+    @validated({"labels": ["array-like"]})
     def label_training_rows(self, labels: ArrayLike) -> InfluenceMixin:
         """Name the training rows with the user's labels, e.g. the index of the
         DataFrame a pipeline's transformers turned into an array.

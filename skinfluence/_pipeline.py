@@ -6,6 +6,7 @@ from sklearn.pipeline import Pipeline
 
 from . import _frames as frames
 from ._config import config_context
+from ._constraints import TEST_DATA, validated
 from ._mixin import COMPUTED_ATTRIBUTES, uncomputed_attributes, visible_attributes
 
 # methods of the final influence estimator whose first argument is test data
@@ -75,7 +76,8 @@ class InfluencePipeline(Pipeline):
         self : InfluencePipeline
         """
         super().fit(X, y, **params)
-        return self.label_training_rows(frames.test_index(X, _num_rows(X)))
+        labels = frames.row_labels(X)
+        return self if labels is None else self.label_training_rows(labels)
 
     def label_training_rows(self, labels):
         """Name the last step's training rows (see ``InfluenceMixin``).
@@ -98,6 +100,7 @@ class InfluencePipeline(Pipeline):
         with config_context(influence_output="pandas"):
             return self.influence_loss(X_test, y_test)
 
+    @validated({**TEST_DATA, "k": "no_validation", "as_frame": ["boolean", None]})
     def top_influences(self, X_test, y_test=None, k=5, as_frame=None):
         """``top_influences`` of the last step on ``X_test`` transformed by the
         earlier steps; a frame is labelled with the raw ``X_test``'s rows."""
@@ -173,7 +176,3 @@ for _name in _ON_TEST_DATA:
     setattr(InfluencePipeline, _name, _on_test_data(_name))
 for _name in _ON_TRAINING_ROWS:
     setattr(InfluencePipeline, _name, _on_training_rows(_name))
-
-
-def _num_rows(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)

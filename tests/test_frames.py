@@ -143,3 +143,21 @@ def test_labels_survive_a_search_over_a_pipeline(split):
     with config_context(influence_output="pandas"):
         frame = search.best_estimator_.influence_loss(X_test, y_test)
     assert frame.columns.equals(X_train.index)
+
+
+def test_outputs_are_named_by_class_and_unlabelled_data_by_position():
+    from sklearn.datasets import load_iris
+
+    from skinfluence import InfluenceLogisticRegression
+
+    iris = load_iris()
+    X, y = iris.data, iris.target_names[iris.target]
+    model = InfluenceLogisticRegression(solver="newton-cholesky").fit(X, y)
+    with config_context(influence_output="pandas"):
+        frame = model.influence_prediction(X[:2])
+        params = model.influence_params_
+    outputs = frame.index.get_level_values("output").unique()
+    assert list(outputs) == ["setosa", "versicolor", "virginica"]
+    assert frame.columns.equals(pd.RangeIndex(150, name="train_row"))
+    assert list(params.columns[:5]) == ["0:x0", "0:x1", "0:x2", "0:x3", "1:x0"]
+    assert list(params.columns[-3:]) == ["0:intercept", "1:intercept", "2:intercept"]
