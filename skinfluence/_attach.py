@@ -80,7 +80,7 @@ def attach(
     ----------
     estimator : fitted estimator, Pipeline or hyper-parameter search
         A fitted estimator of any class with an ``Influence*`` counterpart
-        (the 17 classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
+        (the classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
         ``LogisticRegression``, ``Ridge``, ``PoissonRegressor``, ``LinearSVC``,
         ``Lasso``), a fitted :class:`~sklearn.pipeline.Pipeline` whose last
         step is one, or a fitted

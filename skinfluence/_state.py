@@ -128,13 +128,7 @@ class FittedInfluence:
     # -- validation of user inputs ------------------------------------------------
     def validate_X(self, X):
         """``X`` checked against the fit (features, names), float64, CSR or dense."""
-        return validate_data(
-            self.adapter.estimator,
-            X,
-            reset=False,
-            accept_sparse="csr",
-            dtype=np.float64,
-        )
+        return validate_test_X(self.adapter.estimator, X)
 
     def test_data(self, X_test, y_test=None):
         """Validated test features and targets encoded for the loss."""
@@ -261,7 +255,9 @@ class InfluenceState:
         key = self._key_of(estimator)
         if self._key != key:
             self._fitted = None
-            fitted = FittedInfluence(estimator, self.data, numeric_settings())
+            fitted = adapter_for(estimator).fitted_influence(
+                self.data, numeric_settings()
+            )
             fitted.warn_if_not_stationary(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
         return self._fitted
@@ -291,6 +287,14 @@ class InfluenceState:
 
     def __getstate__(self):
         return {"data": self.data, "_fitted": None, "_key": None}
+
+
+def validate_test_X(estimator, X):
+    """``X`` checked against ``estimator``'s fit (features, names), float64, CSR
+    or dense."""
+    return validate_data(
+        estimator, X, reset=False, accept_sparse="csr", dtype=np.float64
+    )
 
 
 def _hessian_solver(objective, theta, settings):
