@@ -29,6 +29,7 @@ AXES = {
     "leverage": ("train_row", "output"),
     "cooks_distance": ("train_row", "output"),
     "self_influence": ("train_row",),
+    "loo_residuals": ("train_row", "output"),
 }
 
 

@@ -161,3 +161,18 @@ def test_outputs_are_named_by_class_and_unlabelled_data_by_position():
     assert frame.columns.equals(pd.RangeIndex(150, name="train_row"))
     assert list(params.columns[:5]) == ["0:x0", "0:x1", "0:x2", "0:x3", "1:x0"]
     assert list(params.columns[-3:]) == ["0:intercept", "1:intercept", "2:intercept"]
+
+
+def test_kernel_ridge_results_are_labelled(split):
+    from skinfluence import InfluenceKernelRidge
+
+    X_train, X_test, y_train, y_test = split
+    model = InfluenceKernelRidge(alpha=0.1, kernel="rbf").fit(X_train, y_train)
+    with config_context(influence_output="pandas"):
+        frame = model.influence_loss(X_test, y_test)
+        residuals = model.loo_residuals()
+    assert frame.index.equals(X_test.index) and frame.columns.equals(X_train.index)
+    assert residuals.index.equals(X_train.index)
+    by_label = model.remove_effect(X_train.index[[2, 9]]).predict(X_test)
+    by_position = model.remove_effect([2, 9]).predict(X_test)
+    assert_allclose(by_label, by_position)
