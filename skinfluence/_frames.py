@@ -30,6 +30,11 @@ AXES = {
     "cooks_distance": ("train_row", "output"),
     "self_influence": ("train_row",),
     "loo_residuals": ("train_row", "output"),
+    "studentized_residuals": ("train_row", "output"),
+    "sigma_loo": ("train_row", "output"),
+    "dffits": ("train_row", "output"),
+    "covratio": ("train_row", "output"),
+    "press_residuals": ("train_row", "output"),
 }
 
 
@@ -84,8 +89,10 @@ def param_names(estimator, n_params):
     return names if len(names) == n_params else list(range(n_params))
 
 
-def label(estimator, values, name, X_test=None):
-    """``values`` of result ``name`` as a pandas Series or DataFrame."""
+def label(estimator, values, name, X_test=None, groups=None):
+    """``values`` of result ``name`` as a pandas Series or DataFrame; with
+    ``groups``, one row per group (``numpy.unique(groups)``) instead of per
+    training row."""
     pd = require_pandas()
     values = np.asarray(values)
     axes = AXES[name]
@@ -100,6 +107,9 @@ def label(estimator, values, name, X_test=None):
         "feature": lambda n: getattr(last, "feature_names_in_", np.arange(n)),
         "output": lambda n: _output_labels(last, n),
     }
+    if groups is not None:
+        labels["group"] = lambda n: np.unique(np.asarray(groups))
+        axes = tuple("group" if a == "train_row" else a for a in axes)
     index = [
         pd.Index(labels[a](s), name=a) for a, s in zip(axes, values.shape, strict=True)
     ]
@@ -130,14 +140,26 @@ def labelled(name):
         def wrapper(self, *args, **kwargs):
             if not pandas_output():
                 return method(self, *args, **kwargs)
-            X_test = signature.bind(self, *args, **kwargs).arguments.get("X_test")
+            given = signature.bind(self, *args, **kwargs).arguments
             with config_context(influence_output="default"):
                 values = method(self, *args, **kwargs)
-            return label(self, values, name, X_test)
+            return label(self, values, name, given.get("X_test"), given.get("groups"))
 
         return wrapper
 
     return decorate
+
+
+def computed_with_arrays(method):
+    """Decorator for a method returning its own frame: the methods it calls
+    return arrays whatever the ``influence_output`` setting."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with config_context(influence_output="default"):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def top_influences_frame(estimator, X_test, top):

@@ -176,3 +176,20 @@ def test_kernel_ridge_results_are_labelled(split):
     by_label = model.remove_effect(X_train.index[[2, 9]]).predict(X_test)
     by_position = model.remove_effect([2, 9]).predict(X_test)
     assert_allclose(by_label, by_position)
+
+
+def test_group_results_are_labelled_by_group_and_classical_ones_by_row(split):
+    X_train, _, y_train, _ = split
+    pipe = _pipelines(split)["InfluencePipeline"]
+    groups = np.where(X_train["sex"] > 0, "m", "f")
+    with config_context(influence_output="pandas"):
+        by_group = pipe[-1].cooks_distance(groups=groups)
+        dfb = pipe[-1].dfbeta(groups=groups)
+        dffits = pipe[-1].dffits()
+        table = pipe[-1].summary_frame()
+    assert list(by_group.index) == ["f", "m"] and by_group.index.name == "group"
+    assert_allclose(by_group.to_numpy(), pipe[-1].cooks_distance(groups=groups))
+    assert list(dfb.index) == ["f", "m"]
+    assert dffits.index.equals(X_train.index)
+    assert_allclose(dffits.to_numpy(), pipe[-1].dffits())
+    assert table.index.equals(X_train.index)
