@@ -23,9 +23,13 @@ their values here are NaN, and :meth:`summary_frame` and :meth:`outlier_test`
 leave them out.
 """
 
+from numbers import Real
+
 import numpy as np
 from scipy import stats
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._constraints import validated
 from ._frames import computed_with_arrays, labelled
 from ._frames import require_pandas as _pandas
 
@@ -188,6 +192,12 @@ class ClassicalDiagnosticsMixin:
     """Studentized residuals, σ₍ᵢ₎, DFFITS, COVRATIO, PRESS, an outlier test and
     R's ``influence.measures`` table (see :mod:`skinfluence._classical`)."""
 
+    @validated(
+        {
+            "kind": [StrOptions({"internal", "external"})],
+            "type": [StrOptions({"pearson", "deviance", "likelihood"})],
+        }
+    )
     @labelled("studentized_residuals")
     def studentized_residuals(self, kind="external", type="pearson"):
         """Studentized residuals of the training rows (R ``rstandard``/``rstudent``).
@@ -222,6 +232,7 @@ class ClassicalDiagnosticsMixin:
         """
         return Residuals(self).studentized(kind, type)
 
+    @validated({"type": [StrOptions({"pearson", "deviance"})]})
     @labelled("sigma_loo")
     def sigma_loo(self, type="pearson"):
         """Residual scale of the fit without each row, ``σ₍ᵢ₎`` (R ``influence()$sigma``).
@@ -369,6 +380,12 @@ class ClassicalDiagnosticsMixin:
         s = self.influence_state().objective.sample_weight
         return float(s @ self.press_residuals() ** 2)
 
+    @validated(
+        {
+            "alpha": [Interval(Real, 0, 1, closed="neither")],
+            "method": [StrOptions({"bonferroni", "sidak", "holm", "fdr_bh"})],
+        }
+    )
     @computed_with_arrays
     def outlier_test(self, alpha=0.05, method="bonferroni"):
         """Test each row for being an outlier with its external studentized residual.

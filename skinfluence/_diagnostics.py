@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._classical import ClassicalDiagnosticsMixin, objective_of
-from ._constraints import Result
+from ._constraints import Result, validated
 from ._frames import labelled
 from ._objective import as_dense
 from ._removal import group_newton_step
@@ -81,6 +81,7 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         """
         return self.influence_state().loo().leverage.copy()
 
+    @validated({"groups": ["array-like", None]})
     @labelled("dfbeta")
     def dfbeta(self, groups: ArrayLike | None = None) -> Result:
         """DFBETA: ``θ̂ − θ̂₍ᵢ₎`` for every training row (classical sign).
@@ -176,6 +177,7 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         phi = objective.deleted_dispersion(fitted.theta, dof, loo.output_leverage)
         return -loo.changes / np.sqrt(phi[:, None] * inv_diag)
 
+    @validated({"groups": ["array-like", None]})
     @labelled("cooks_distance")
     def cooks_distance(self, groups: ArrayLike | None = None) -> Result:
         """Cook's distance ``Δ_iᵀ A Δ_i / (p φ)`` of every training row.
