@@ -305,6 +305,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         X_test, Y_test = fitted.test_data(X_test, y_test)
         n, m = objective.n_samples, X_test.shape[0]
         k = int(min(k, n))
+        if fitted.distributed:  # per-chunk candidates merged in a tree
+            top = fitted.top_influences(X_test, Y_test, k)
+            return _frames.top_influences_frame(self, X_raw, top) if as_frame else top
         low_i, low_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         high_i, high_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         width = max(1, int(np.sqrt(n)))  # test points per block
