@@ -992,6 +992,17 @@ def supported_names():
     return ", ".join(entry.estimator.__name__ for entry in REGISTRY)
 
 
+def is_search(estimator):
+    """Whether ``estimator`` is a scikit-learn hyper-parameter search
+    (:class:`~sklearn.model_selection.GridSearchCV`,
+    :class:`~sklearn.model_selection.RandomizedSearchCV`,
+    :class:`~sklearn.model_selection.HalvingGridSearchCV`,
+    :class:`~sklearn.model_selection.HalvingRandomSearchCV`)."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    return isinstance(estimator, BaseSearchCV)
+
+
 def entry_for(estimator, exact=False):
     """The registry entry of ``estimator``'s most specific registered class.
 
@@ -1004,8 +1015,9 @@ def entry_for(estimator, exact=False):
             return _BY_CLASS[base]
     raise TypeError(
         f"skinfluence has no influence support for {cls.__name__}; supported: "
-        f"{supported_names()}{' (exact types)' if exact else ''}, or a Pipeline "
-        "ending in one of them."
+        f"{supported_names()}{' (exact types)' if exact else ''}, a Pipeline "
+        "ending in one of them, or a fitted GridSearchCV, RandomizedSearchCV, "
+        "HalvingGridSearchCV or HalvingRandomSearchCV (refit=True) of either."
     )
 
 
