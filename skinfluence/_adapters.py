@@ -112,6 +112,11 @@ class Adapter:
     def _describe(self):
         return self.name
 
+    def separates(self, objective):
+        """Whether only the penalty keeps the minimizer finite (log-losses on
+        separated data); ``False`` for losses where separation is harmless."""
+        return False
+
     def effective_weights(self, y, sample_weight):
         return _weights(y, sample_weight)
 
@@ -320,8 +325,23 @@ class LogisticRegressionAdapter(Adapter):
         )
 
     def check_objective(self, objective):
+        theta = self.theta()
         if self._unpenalized():
-            _refuse_separable(self.name, objective, self.theta())
+            _refuse_separable(self.name, objective, theta)
+        elif separated(objective, theta) and self._negligible_penalty(objective, theta):
+            note = f", or C={self._C():g}, a penalty below rounding"
+            _refuse_separable(self.name, objective, theta, note)
+
+    def separates(self, objective):
+        """The penalized fit separates the training data: its minimizer is held
+        finite by the penalty alone (see :meth:`FittedInfluence.warn_if_separated`)."""
+        return not self._unpenalized() and separated(objective, self.theta())
+
+    def _negligible_penalty(self, objective, theta):
+        """``1/C`` below rounding of the Hessian's diagonal: numerically C=inf."""
+        lam = self.penalty(objective.sample_weight, objective.n_samples).l2
+        data = np.abs(objective.hessian_diagonal(theta)) - lam
+        return bool(lam.max() <= 1e-12 * max(data.max(), np.finfo(float).tiny))
 
     def check_solution(self, objective, solver):
         if not self._unpenalized() or solver.method != "eigh":
@@ -376,8 +396,9 @@ def _first(a):
     return None if a is None else np.ravel(np.asarray(a, dtype=object))[0]
 
 
-def _refuse_separable(name, objective, theta):
-    """Unpenalized log-loss has no finite minimizer when the fit separates the data."""
+def separated(objective, theta):
+    """Whether the fit classifies every positively weighted row correctly with a
+    positive margin (a log-loss then has no finite unpenalized minimizer)."""
     raw = objective.raw_prediction(theta)
     Y = objective.Y
     if Y.shape[1] == 1:
@@ -386,12 +407,16 @@ def _refuse_separable(name, objective, theta):
         true = (raw * Y).sum(axis=1)
         other = np.where(Y == 1, -np.inf, raw).max(axis=1)
         margin = true - other
-    active = objective.sample_weight > 0
-    if np.all(margin[active] > 0):
+    return bool(np.all(margin[objective.sample_weight > 0] > 0))
+
+
+def _refuse_separable(name, objective, theta, penalty_note=""):
+    """Unpenalized log-loss has no finite minimizer when the fit separates the data."""
+    if separated(objective, theta):
         raise ValueError(
-            f"{name} without penalty (C=np.inf) separates the training data "
-            "perfectly: the objective has no finite minimizer, so influence "
-            "functions are undefined. Use a finite C."
+            f"{name} without penalty (C=np.inf{penalty_note}) separates the "
+            "training data perfectly: the objective has no finite minimizer, so "
+            "influence functions are undefined. Use a finite C."
         )
 
 

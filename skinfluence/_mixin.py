@@ -143,7 +143,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         """
         return self.influence_state().influence_params()
 
-    def influence_loss(self, X_test, y_test=None):
+    def influence_loss(self, X_test, y_test=None, max_bytes=_outputs.MAX_BYTES):
         """Influence of up-weighting each training row on each test loss.
 
         Parameters
@@ -151,7 +151,11 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         X_test : {array-like, sparse matrix} of shape (n_test, n_features)
         y_test : array-like of shape (n_test,) or (n_test, n_targets), default=None
             True targets. For classifiers ``None`` uses the predicted labels;
-            regressors require it.
+            regressors require it. Must be finite and in the loss's domain
+            (labels seen in training, counts ``≥ 0``, Gamma targets ``> 0``).
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_train``
+            bytes, would be larger; :meth:`top_influences` streams instead.
 
         Returns
         -------
@@ -176,6 +180,13 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         """
         fitted = self.influence_state()
         X_test, Y_test = fitted.test_data(X_test, y_test)
+        _outputs.check_result_size(
+            "influence_loss",
+            (X_test.shape[0], fitted.n_samples),
+            max_bytes,
+            "top_influences() streams over the same matrix keeping the k largest "
+            "per test row; or pass the test rows in batches.",
+        )
         return fitted.influence_on(fitted.test_gradients(X_test, Y_test).T)
 
     def top_influences(self, X_test, y_test=None, k=5, as_frame=False):
@@ -270,7 +281,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         """
         return _frames.influence_frame(self, X_test, y_test)
 
-    def influence_prediction(self, X_test, response_method="auto"):
+    def influence_prediction(
+        self, X_test, response_method="auto", max_bytes=_outputs.MAX_BYTES
+    ):
         """Influence of up-weighting each training row on each model output.
 
         Parameters
@@ -278,6 +291,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         X_test : {array-like, sparse matrix} of shape (n_test, n_features)
         response_method : {"auto", "predict_proba", "decision_function", "predict"}
             ``"auto"``: ``predict_proba`` for classifiers, ``predict`` for regressors.
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_outputs ·
+            n_train`` bytes, would be larger.
 
         Returns
         -------
@@ -298,7 +314,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> model.influence_prediction(X[:2]).shape
         (2, 3, 150)
         """
-        return _outputs.influence_prediction(self, X_test, response_method)
+        return _outputs.influence_prediction(self, X_test, response_method, max_bytes)
 
     def influence_statistic(self, func, grad=None):
         """Influence of up-weighting each training row on a function of ``θ``.

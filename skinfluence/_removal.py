@@ -26,9 +26,11 @@ import copy
 import warnings
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 
-from ._state import InfluenceState, row_batches
+from ._outputs import MAX_BYTES, check_result_size
+from ._state import InfluenceState, NonStationaryWarning, row_batches
 
 
 def newton_steps(fitted, J, D, rho, delta):
@@ -60,7 +62,15 @@ def newton_steps(fitted, J, D, rho, delta):
     degenerate = sv[:, -1] <= 1e-10 * np.maximum(sv[:, 0], 1.0)
     M[degenerate] = np.eye(k)
     Dt = np.einsum("ikl,il->ik", D, t)
-    z = Dt / M[:, :, 0] if k == 1 else np.linalg.solve(M, Dt[..., None])[..., 0]
+    if k == 1:
+        z = Dt / M[:, :, 0]
+    else:
+        z = np.zeros_like(Dt)
+        for i in range(b):  # a singular M missed by the threshold: degenerate too
+            try:
+                z[i] = np.linalg.solve(M[i], Dt[i])
+            except np.linalg.LinAlgError:
+                degenerate[i] = True
     u = rho - z
     step = np.einsum("ikp,ik->ip", Y, u)
     step -= c
@@ -96,8 +106,10 @@ def group_newton_step(fitted, idx):
         raise ValueError(
             "Removing these rows leaves the objective without curvature along a "
             "direction its gradient points in (a row with leverage 1, e.g. the "
-            "only row in the curved part of its loss): one Newton step does not "
-            "exist. Use method='exact' or method='influence'."
+            "only row in the curved part of its loss, or more parameters than "
+            "rows): the model without them is not identified, so one Newton step "
+            "does not exist. Use method='exact' (a refit returns whichever "
+            "solution its solver picks) or method='influence'."
         )
     return step[0]
 
@@ -147,6 +159,18 @@ def leave_one_out(fitted):
             )
             C = changes[batch]
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
+    alone = sole_rows_of_class(fitted)
+    if alone.any():
+        warnings.warn(
+            f"Rows {np.flatnonzero(alone).tolist()[:10]} are the only training rows "
+            "with positive weight of their class: without one of them the model "
+            "has no finite minimizer for that class, so its leave-one-out change, "
+            "DFBETA(S) and Cook's distance are NaN.",
+            UserWarning,
+            stacklevel=4,
+        )
+        changes[alone] = np.nan
+        degenerate &= ~alone
     if degenerate.any():
         warnings.warn(
             f"Rows {np.flatnonzero(degenerate).tolist()[:10]} have no leave-one-out "
@@ -157,7 +181,7 @@ def leave_one_out(fitted):
             UserWarning,
             stacklevel=4,
         )
-    quad[degenerate] = np.nan
+    quad[degenerate | alone] = np.nan
     return LeaveOneOut(leverage, changes, quad)
 
 
@@ -210,6 +234,7 @@ class RemovalMixin:
         fitted = self.influence_state()
         idx = check_indices(indices, fitted.n_samples)
         keep = np.setdiff1d(np.arange(fitted.n_samples), idx)
+        check_remaining(fitted, keep)
         if method == "exact":
             return self._exact_refit(fitted, keep)
         if method == "influence":
@@ -252,7 +277,23 @@ class RemovalMixin:
         new.set_params(**tight)
         data = fitted.data.subset(keep)
         kw = {} if data.sample_weight is None else {"sample_weight": data.sample_weight}
-        new.fit(data.X, data.y, **kw)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            new.fit(data.X, data.y, **kw)
+        for w in caught:
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            warnings.warn(
+                f"The exact refit of {type(self).__name__} without the "
+                f"{fitted.n_samples - keep.size} removed row(s) did not converge "
+                f"(tol={tight.get('tol', params.get('tol'))}, max_iter="
+                f"{tight.get('max_iter', params.get('max_iter'))}): its parameters "
+                "are short of the minimum by about its newton_step_. Compare with "
+                "method='newton', or refit by hand with a larger max_iter.",
+                NonStationaryWarning,
+                stacklevel=3,
+            )
         new._influence_state.data.index = data.index
         return new.set_params(**{k: params[k] for k in tight})
 
@@ -321,7 +362,9 @@ class RemovalMixin:
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
         return fitted.loo().changes.copy()
 
-    def loo_loss_change(self, X_test, y_test=None, method="newton"):
+    def loo_loss_change(
+        self, X_test, y_test=None, method="newton", max_bytes=MAX_BYTES
+    ):
         """Change of each test loss when each training row is left out.
 
         Parameters
@@ -334,6 +377,9 @@ class RemovalMixin:
             parameter change, from ``θ̂``). ``"newton"``: the test loss evaluated
             exactly at ``θ* + Δ_i`` minus its value at ``θ* = θ̂ + newton_step_``,
             with ``Δ_i`` from :meth:`loo_params_change`.
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_train``
+            bytes, would be larger.
 
         Returns
         -------
@@ -351,16 +397,66 @@ class RemovalMixin:
         """
         fitted = self.influence_state()
         if method == "influence":
-            return -self.influence_loss(X_test, y_test) * fitted.removal_shares()
+            influence = self.influence_loss(X_test, y_test, max_bytes=max_bytes)
+            return -influence * fitted.removal_shares()
         if method != "newton":
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
         objective = fitted.objective
         X_test, Y_test = fitted.test_data(X_test, y_test)
+        check_result_size(
+            "loo_loss_change",
+            (X_test.shape[0], fitted.n_samples),
+            max_bytes,
+            "Pass the test rows in batches.",
+        )
         changes = fitted.loo().changes  # (n_train, n_params)
         center = fitted.theta + fitted.stationarity.newton_step
         base = objective.loss_values(center, X_test, Y_test)
         values = objective.loss_values_at((center + changes).T, X_test, Y_test)
         return values - base[:, None]
+
+
+def sole_rows_of_class(fitted):
+    """Rows whose removal leaves their class without positive weight."""
+    s = fitted.objective.sample_weight
+    y = np.asarray(fitted.data.y)
+    alone = np.zeros(s.shape[0], dtype=bool)
+    if not is_classifier(fitted.adapter.estimator) or y.ndim != 1:
+        return alone
+    labels, inverse, counts = np.unique(
+        y[s > 0], return_inverse=True, return_counts=True
+    )
+    single = labels[counts == 1]
+    alone[s > 0] = np.isin(y[s > 0], single)
+    return alone
+
+
+def check_remaining(fitted, keep):
+    """Refuse a removal after which the model cannot be refitted as it is: no
+    row with positive weight left, or a class with none (its coefficients
+    would have no finite minimizer, and a refit would drop it from ``classes_``)."""
+    s = fitted.objective.sample_weight[keep]
+    name = fitted.adapter.name
+    if not np.any(s > 0):
+        raise ValueError(
+            f"Removing these rows leaves {name} no training row with positive "
+            "weight: there is nothing to refit. Remove fewer rows."
+        )
+    estimator = fitted.adapter.estimator
+    y = np.asarray(fitted.data.y)
+    if not is_classifier(estimator) or y.ndim != 1:
+        return
+    present = np.unique(y[keep][s > 0])
+    missing = np.setdiff1d(estimator.classes_, present)
+    if missing.size:
+        raise ValueError(
+            f"Removing these rows leaves class(es) {missing.tolist()} of {name} "
+            "without any training row with positive weight: the objective on the "
+            "remaining rows has no finite minimizer for that class (its scores "
+            "run off to -inf), and a refit would not know the class (a different "
+            "classes_). No method can predict that model; remove fewer rows of "
+            "the class."
+        )
 
 
 def check_indices(indices, n):

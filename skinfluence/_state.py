@@ -113,6 +113,13 @@ class FittedInfluence:
         adapter.check_supported()
         self.objective = adapter.objective(data.X, data.y, data.sample_weight)
         self.theta = adapter.theta()
+        if not np.all(np.isfinite(self.theta)):
+            raise ValueError(
+                f"{adapter.name} has non-finite fitted parameters (coef_/intercept_ "
+                "hold inf or NaN, e.g. PoissonRegressor on all-zero targets, whose "
+                "intercept_ is -inf): the fit is not a finite minimum, so influence "
+                "functions are undefined. Check the targets, or add a penalty."
+            )
         adapter.check_objective(self.objective)
         self.solver = _hessian_solver(self.objective, self.theta, settings)
         adapter.check_solution(self.objective, self.solver)
@@ -132,18 +139,32 @@ class FittedInfluence:
         )
 
     def test_data(self, X_test, y_test=None):
-        """Validated test features and targets encoded for the loss."""
+        """Validated test features and targets encoded for the loss.
+
+        ``y_test`` must be finite and in the loss's domain (labels seen in
+        training, counts ``≥ 0`` for Poisson, ``> 0`` for Gamma): a
+        ``ValueError`` names the offending rows otherwise.
+        """
         X = self.validate_X(X_test)
         if y_test is None:
-            y_test = self.adapter.default_targets(X)
-        else:
-            y_test = np.asarray(y_test)
-            if y_test.ndim == 0 or len(y_test) != X.shape[0]:
-                raise ValueError(
-                    f"y_test has {np.size(y_test)} values but X_test has "
-                    f"{X.shape[0]} rows."
-                )
-        return X, self.adapter.encode_targets(y_test)
+            return X, self.adapter.encode_targets(self.adapter.default_targets(X))
+        y_test = _as_targets(y_test)
+        if y_test.ndim == 0:
+            raise ValueError(
+                f"y_test must be array-like with one target per row of X_test, got "
+                f"the scalar {y_test.item()!r}; pass e.g. [y] for one test row."
+            )
+        if len(y_test) != X.shape[0]:
+            raise ValueError(
+                f"y_test has {np.size(y_test)} value(s) but X_test has "
+                f"{X.shape[0]} rows: pass one target per test row."
+            )
+        try:
+            Y = self.adapter.encode_targets(y_test)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"y_test: {error}") from None
+        _check_test_targets(Y, self.objective.loss, self.adapter.name)
+        return X, Y
 
     # -- the quantities every public method is built from ---------------------------
     @property
@@ -221,8 +242,35 @@ class FittedInfluence:
         solved = solver.solve(np.column_stack([G.T * w, grad]))
         step = -solved[:, -1]
         typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
-        ratio = np.linalg.norm(step) / typical if typical > 0 else np.inf
+        size = np.linalg.norm(step)
+        if size <= 1e-12 * np.linalg.norm(theta):
+            ratio = 0.0  # at the minimum to rounding (e.g. an interpolating fit)
+        else:
+            ratio = size / typical if typical > 0 else np.inf
         return Stationarity(grad, step, float(ratio))
+
+    def warn_if_separated(self, name, threshold=0.5):
+        """Warn when the fit separates the training data and some row's leverage
+        is at least ``threshold``: its first-order influence is then off by the
+        factor ``1/(1 − h_ii)`` ≥ 2, and a refit can move much further."""
+        if not self.adapter.separates(self.objective):
+            return
+        leverage = self.loo().leverage
+        top = int(np.nanargmax(leverage))
+        if not leverage[top] >= threshold:
+            return
+        warnings.warn(
+            f"{name} separates its training data: its minimizer is finite only "
+            "because of the penalty (C=np.inf would have none), and it moves far "
+            f"when a row near the boundary is removed. Largest leverage "
+            f"h = {leverage[top]:.4g} (row {top}): first-order influence of such "
+            f"rows is off by a factor 1/(1 − h) = {1 / max(1 - leverage[top], 1e-300):.3g}, "
+            "and one Newton step can be far off too. Trust influence only for rows "
+            "with small leverage (see leverage()); use remove_effect(..., "
+            "method='exact') for the others, or a smaller C.",
+            SeparationWarning,
+            stacklevel=5,
+        )
 
     def warn_if_not_stationary(self, name):
         s = self.stationarity
@@ -232,11 +280,15 @@ class FittedInfluence:
                 f"‖∇R(θ̂)‖ = {s.gradient_norm:.3g}, and the Newton step to the "
                 f"minimum is {s.ratio:.3g} times the typical effect of removing one "
                 "training row, so influences describe that row's effect less well "
-                "than they could. Refit with a smaller tol (e.g. tol=1e-8) and a "
-                "larger max_iter, or use newton_update().",
+                f"than they could. {_convergence_advice(self.adapter.estimator)}",
                 NonStationaryWarning,
                 stacklevel=5,
             )
+
+
+class SeparationWarning(UserWarning):
+    """The fit separates the training data: only the penalty keeps it finite,
+    and removing a row can move it far beyond what influence predicts."""
 
 
 class InfluenceState:
@@ -257,6 +309,7 @@ class InfluenceState:
             self._fitted = None
             fitted = FittedInfluence(estimator, self.data, settings)
             fitted.warn_if_not_stationary(type(estimator).__name__)
+            fitted.warn_if_separated(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
         return self._fitted
 
@@ -266,6 +319,68 @@ class InfluenceState:
 
     def __getstate__(self):
         return {"data": self.data, "_fitted": None, "_key": None}
+
+
+def _convergence_advice(estimator):
+    """What can bring this estimator closer to its minimum."""
+    params = estimator.get_params(deep=False)
+    knobs = [
+        text
+        for name, text in (
+            ("tol", "a smaller tol (e.g. tol=1e-8)"),
+            ("max_iter", "a larger max_iter"),
+        )
+        if params.get(name, None) is not None
+    ]
+    if knobs:
+        return f"Refit with {' and '.join(knobs)}, or use newton_update()."
+    return (
+        f"{type(estimator).__name__} has no tolerance to tighten: the gap is "
+        "rounding in an ill-conditioned problem (scale the features, drop "
+        "collinear ones), or use newton_update()."
+    )
+
+
+def _as_targets(y):
+    """``y`` as an array; pandas' missing values (``pd.NA``) become NaN."""
+    if hasattr(y, "to_numpy"):  # pandas: nullable dtypes hold pd.NA
+        try:
+            return y.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            return y.to_numpy()
+    y = np.asarray(y)
+    if y.dtype == object:
+        try:
+            return np.array(
+                [np.nan if v is None or v is _pandas_na() else v for v in y.ravel()],
+            ).reshape(y.shape)
+        except (TypeError, ValueError):
+            return y
+    return y
+
+
+def _pandas_na():
+    pandas = __import__("sys").modules.get("pandas")
+    return getattr(pandas, "NA", None) if pandas is not None else None
+
+
+def _check_test_targets(Y, loss, name):
+    """Encoded test targets: finite, and inside the loss's domain."""
+    bad = ~np.isfinite(Y).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"y_test has NaN, inf or missing values in rows "
+            f"{np.flatnonzero(bad).tolist()[:10]}: the test loss is undefined "
+            "there. Drop those rows (or impute them) first."
+        )
+    bad = loss.invalid_targets(Y)
+    if bad.any():
+        raise ValueError(
+            f"y_test is outside the domain of {name}'s loss in rows "
+            f"{np.flatnonzero(bad).tolist()[:10]} (values "
+            f"{np.unique(Y[bad]).tolist()[:5]}): its deviance needs "
+            f"{loss.target_domain} targets."
+        )
 
 
 def _hessian_solver(objective, theta, settings):
