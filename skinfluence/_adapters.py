@@ -112,6 +112,24 @@ class Adapter:
     def _describe(self):
         return self.name
 
+    def iterative(self, objective):
+        """Whether the fit stops at a tolerance (else it is a direct solve)."""
+        return self.estimator.get_params(deep=False).get("tol") is not None
+
+    def convergence_advice(self, objective):
+        """What brings this estimator closer to its minimum, for warnings."""
+        params = self.estimator.get_params(deep=False)
+        if self.iterative(objective):
+            knobs = ["a smaller tol (e.g. tol=1e-8)"]
+            if params.get("max_iter") is not None:
+                knobs.append("a larger max_iter")
+            return f"Refit with {' and '.join(knobs)}, or use newton_update()."
+        return (
+            f"{self.name} solves directly, with no tolerance to tighten: the gap "
+            "is rounding in an ill-conditioned problem (scale the features, drop "
+            "collinear ones), or use newton_update()."
+        )
+
     def separates(self, objective):
         """Whether only the penalty keeps the minimizer finite (log-losses on
         separated data); ``False`` for losses where separation is harmless."""
@@ -433,6 +451,15 @@ class SquaredErrorAdapter(Adapter):
                 f"{self.name}(positive=True) is a constrained fit: coefficients at "
                 "the bound have no smooth influence. Use positive=False."
             )
+
+    def iterative(self, objective):
+        """LinearRegression iterates (lsqr) on sparse data only; Ridge with
+        an iterative solver, or "auto" on sparse data."""
+        sparse = not isinstance(objective.X, np.ndarray)
+        solver = getattr(self.estimator, "solver", None)
+        if solver is None or solver == "auto":
+            return sparse
+        return solver not in ("cholesky", "svd")
 
     def _n_targets(self):
         coef = np.asarray(self.estimator.coef_)

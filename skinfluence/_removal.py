@@ -29,6 +29,7 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
+from ._config import get_config
 from ._outputs import MAX_BYTES, check_result_size
 from ._state import InfluenceState, NonStationaryWarning, row_batches
 
@@ -239,6 +240,7 @@ class RemovalMixin:
             return self._exact_refit(fitted, keep)
         if method == "influence":
             objective = fitted.objective
+            check_identified(fitted, idx)
             G = objective.influence_gradients(fitted.theta, idx)
             summed = np.asarray(G.T @ objective.sample_weight[idx]).ravel()
             new_theta = fitted.theta + fitted.solve(summed) / objective.weight_sum
@@ -280,22 +282,10 @@ class RemovalMixin:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             new.fit(data.X, data.y, **kw)
-        for w in caught:
-            if not issubclass(w.category, ConvergenceWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-            warnings.warn(
-                f"The exact refit of {type(self).__name__} without the "
-                f"{fitted.n_samples - keep.size} removed row(s) did not converge "
-                f"(tol={tight.get('tol', params.get('tol'))}, max_iter="
-                f"{tight.get('max_iter', params.get('max_iter'))}): its parameters "
-                "are short of the minimum by about its newton_step_. Compare with "
-                "method='newton', or refit by hand with a larger max_iter.",
-                NonStationaryWarning,
-                stacklevel=3,
-            )
         new._influence_state.data.index = data.index
-        return new.set_params(**{k: params[k] for k in tight})
+        new.set_params(**{k: params[k] for k in tight})
+        _check_refit(new, fitted.n_samples - keep.size, caught)
+        return new
 
     def newton_update(self):
         """A copy of this estimator moved by one Newton step on its full objective.
@@ -429,6 +419,64 @@ def sole_rows_of_class(fitted):
     single = labels[counts == 1]
     alone[s > 0] = np.isin(y[s > 0], single)
     return alone
+
+
+def _check_refit(new, n_removed, caught):
+    """Warn (ours) when an exact refit stopped short of its minimum: scikit-learn
+    said so, or its Newton step is large against one row's effect."""
+    unconverged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if w not in unconverged:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    ratio = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ratio = new.influence_state().stationarity.ratio
+        except (ValueError, NotImplementedError):
+            pass  # influence is refused on the refit: no step to measure
+    limit = get_config()["stationarity_threshold"]
+    if unconverged or (ratio is not None and ratio > limit):
+        measured = (
+            ""
+            if ratio is None
+            else (
+                f" its Newton step to the minimum is {ratio:.3g} times the typical "
+                "effect of removing one row;"
+            )
+        )
+        warnings.warn(
+            f"The exact refit of {type(new).__name__} without the {n_removed} "
+            f"removed row(s) did not converge:{measured} its parameters are short "
+            "of the minimum. Compare with method='newton', or refit by hand "
+            "with a larger max_iter.",
+            NonStationaryWarning,
+            stacklevel=4,
+        )
+
+
+def check_identified(fitted, idx, limit=4096):
+    """Refuse a first-order removal of a row with leverage 1: the model without
+    it is not identified (its first-order change is 0 for an interpolated row,
+    while a refit picks some other solution). Checked for up to ``limit``
+    removed rows (one solve per row and output)."""
+    if idx.size * fitted.objective.n_outputs > limit:
+        return
+    J, D, _ = _row_pieces(fitted, idx)
+    b, k, p = J.shape
+    Y = fitted.solve(J.reshape(b * k, p).T).T.reshape(b, k, p)
+    Y /= fitted.objective.weight_sum
+    M = np.eye(k) - D @ np.einsum("ikp,ilp->ikl", J, Y)  # I − D_i J_i A⁺ J_iᵀ
+    sv = np.linalg.svd(M, compute_uv=False)
+    bad = idx[sv[:, -1] <= 1e-8 * np.maximum(sv[:, 0], 1.0)]
+    if bad.size:
+        raise ValueError(
+            f"Rows {bad.tolist()[:10]} of {fitted.adapter.name} have leverage 1 "
+            "(the fit passes exactly through them and no other row pins that "
+            "direction, e.g. more parameters than rows): the model without them "
+            "is not identified by the data, so no removal can be predicted. "
+            "Use method='exact' to see which solution a refit returns."
+        )
 
 
 def check_remaining(fitted, keep):

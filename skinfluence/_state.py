@@ -280,7 +280,7 @@ class FittedInfluence:
                 f"‖∇R(θ̂)‖ = {s.gradient_norm:.3g}, and the Newton step to the "
                 f"minimum is {s.ratio:.3g} times the typical effect of removing one "
                 "training row, so influences describe that row's effect less well "
-                f"than they could. {_convergence_advice(self.adapter.estimator)}",
+                f"than they could. {self.adapter.convergence_advice(self.objective)}",
                 NonStationaryWarning,
                 stacklevel=5,
             )
@@ -319,26 +319,6 @@ class InfluenceState:
 
     def __getstate__(self):
         return {"data": self.data, "_fitted": None, "_key": None}
-
-
-def _convergence_advice(estimator):
-    """What can bring this estimator closer to its minimum."""
-    params = estimator.get_params(deep=False)
-    knobs = [
-        text
-        for name, text in (
-            ("tol", "a smaller tol (e.g. tol=1e-8)"),
-            ("max_iter", "a larger max_iter"),
-        )
-        if params.get(name, None) is not None
-    ]
-    if knobs:
-        return f"Refit with {' and '.join(knobs)}, or use newton_update()."
-    return (
-        f"{type(estimator).__name__} has no tolerance to tighten: the gap is "
-        "rounding in an ill-conditioned problem (scale the features, drop "
-        "collinear ones), or use newton_update()."
-    )
 
 
 def _as_targets(y):
