@@ -125,8 +125,9 @@ class LeaveOneOut:
     ``quadratic`` (n,): ``Δ_iᵀ A Δ_i`` of those changes.
     """
 
-    def __init__(self, output_leverage, changes, quadratic):
+    def __init__(self, output_leverage, changes, quadratic, notes=()):
         self.output_leverage = output_leverage
+        self.notes = tuple(notes)  # warnings repeated on every use (NaN rows)
         self.leverage = output_leverage.sum(axis=1)
         self.changes, self.quadratic = changes, quadratic
 
@@ -161,29 +162,26 @@ def leave_one_out(fitted):
             C = changes[batch]
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
     alone = sole_rows_of_class(fitted)
+    notes = []
     if alone.any():
-        warnings.warn(
+        notes.append(
             f"Rows {np.flatnonzero(alone).tolist()[:10]} are the only training rows "
             "with positive weight of their class: without one of them the model "
             "has no finite minimizer for that class, so its leave-one-out change, "
-            "DFBETA(S) and Cook's distance are NaN.",
-            UserWarning,
-            stacklevel=4,
+            "DFBETA(S) and Cook's distance are NaN."
         )
         changes[alone] = np.nan
         degenerate &= ~alone
     if degenerate.any():
-        warnings.warn(
+        notes.append(
             f"Rows {np.flatnonzero(degenerate).tolist()[:10]} have no leave-one-out "
             "Newton step: without any of them the objective has no curvature along "
             "a direction its gradient points in (leverage 1). Their changes, "
             "DFBETA(S) and Cook's distances are NaN; refit without them "
-            "(remove_effect(i, method='exact')) to see their effect.",
-            UserWarning,
-            stacklevel=4,
+            "(remove_effect(i, method='exact')) to see their effect."
         )
     quad[degenerate | alone] = np.nan
-    return LeaveOneOut(leverage, changes, quad)
+    return LeaveOneOut(leverage, changes, quad, notes)
 
 
 class RemovalMixin:

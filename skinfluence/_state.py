@@ -223,6 +223,8 @@ class FittedInfluence:
             from ._removal import leave_one_out
 
             self._loo = leave_one_out(self)
+        for note in self._loo.notes:  # on every use: the results hold NaN rows
+            warnings.warn(note, UserWarning, stacklevel=4)
         return self._loo
 
     def clear_results(self):
