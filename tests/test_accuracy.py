@@ -60,9 +60,9 @@ def test_logistic_loo_correlation(case):
     ).fit(X, y)
     proba = model.predict_proba(Xt)
     j = int(np.argmax(-np.log(proba[np.arange(len(yt)), yt])))  # hardest test point
-    predicted = model.loo_loss_change(Xt[j : j + 1], yt[j : j + 1], method="influence")[
-        0
-    ]
+    x_test, y_test = Xt[j : j + 1], yt[j : j + 1]
+    predicted = model.loo_loss_change(x_test, y_test, method="influence")[0]
+    newton = model.loo_loss_change(x_test, y_test)[0]
     refits = loo_refit(model, X, y)
     K, d = model.coef_.shape
     theta = np.r_[model.coef_.ravel(), model.intercept_]
@@ -71,13 +71,21 @@ def test_logistic_loo_correlation(case):
         [_classifier_test_loss(t, K, d, Xt[j], yt[j]) - base for t in refits]
     )
     pearson, spearman = pearsonr(predicted, actual)[0], spearmanr(predicted, actual)[0]
-    slope = scale_ratio(predicted, actual)
+    slope, newton_slope = scale_ratio(predicted, actual), scale_ratio(newton, actual)
     report_accuracy(
-        f"LOO test-loss change, {case}", pearson=pearson, spearman=spearman, slope=slope
+        f"LOO test-loss change, {case}",
+        pearson=pearson,
+        spearman=spearman,
+        slope=slope,
+        newton_slope=newton_slope,
     )
     assert pearson > pearson_floor
     assert spearman > spearman_floor
-    assert 0.8 < slope < 1.1  # exact values, not only their order
+    # exact values, not only their order: first order underestimates the
+    # changes (measured slopes 0.54-0.90, the missing 1/(1 - h_ii)); one Newton
+    # step has them to a few percent (measured 0.99-1.05)
+    assert 0.45 < slope < 1.05
+    assert 0.95 < newton_slope < 1.08
 
 
 def test_ridge_loo_correlation():
