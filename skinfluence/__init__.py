@@ -34,6 +34,7 @@ from ._plotting import (
     TopInfluenceDisplay,
 )
 from ._solvers import CGWarning, SingularHessianWarning
+from ._state import SeparationWarning
 from ._validation import loo_refit
 
 __version__ = "0.1.0"
@@ -63,6 +64,7 @@ __all__ = [
     "LeaveOneOutDisplay",
     "NonStationaryWarning",
     "ParameterFunction",
+    "SeparationWarning",
     "SingularHessianWarning",
     "TopInfluenceDisplay",
     "attach",
