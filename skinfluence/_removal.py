@@ -66,12 +66,15 @@ def newton_steps(fitted, J, D, rho, delta):
     if k == 1:
         z = Dt / M[:, :, 0]
     else:
-        z = np.zeros_like(Dt)
-        for i in range(b):  # a singular M missed by the threshold: degenerate too
-            try:
-                z[i] = np.linalg.solve(M[i], Dt[i])
-            except np.linalg.LinAlgError:
-                degenerate[i] = True
+        try:
+            z = np.linalg.solve(M, Dt[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # a singular M the threshold missed
+            z = np.zeros_like(Dt)
+            for i in range(b):
+                try:
+                    z[i] = np.linalg.solve(M[i], Dt[i])
+                except np.linalg.LinAlgError:
+                    degenerate[i] = True
     u = rho - z
     step = np.einsum("ikp,ik->ip", Y, u)
     step -= c
