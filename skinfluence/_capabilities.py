@@ -66,6 +66,12 @@ CONFIGURATIONS = (
     ("HuberRegressor", "InfluenceHuberRegressor", {"alpha": 1e-3}, "regression"),
     ("Lasso", "InfluenceLasso", {"alpha": 0.05}, "regression"),
     ("ElasticNet", "InfluenceElasticNet", {"alpha": 0.05}, "regression"),
+    (
+        "KernelRidge",
+        "InfluenceKernelRidge",
+        {"alpha": 1.0, "kernel": "rbf", "gamma": 0.2},
+        "regression",
+    ),
 )
 
 #: every public influence method, called on a fitted model with test data

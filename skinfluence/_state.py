@@ -130,13 +130,7 @@ class FittedInfluence:
     # -- validation of user inputs ------------------------------------------------
     def validate_X(self, X):
         """``X`` checked against the fit (features, names), float64, CSR or dense."""
-        return validate_data(
-            self.adapter.estimator,
-            X,
-            reset=False,
-            accept_sparse="csr",
-            dtype=np.float64,
-        )
+        return validate_test_X(self.adapter.estimator, X)
 
     def test_data(self, X_test, y_test=None):
         """Validated test features and targets encoded for the loss.
@@ -148,7 +142,7 @@ class FittedInfluence:
         X = self.validate_X(X_test)
         if y_test is None:
             return X, self.adapter.encode_targets(self.adapter.default_targets(X))
-        y_test = _as_targets(y_test)
+        y_test = as_targets(y_test)
         if y_test.ndim == 0:
             raise ValueError(
                 f"y_test must be array-like with one target per row of X_test, got "
@@ -310,7 +304,7 @@ class InfluenceState:
         key = self._key_of(estimator)
         if self._key != key:
             self._fitted = None
-            fitted = FittedInfluence(estimator, self.data, get_config())
+            fitted = adapter_for(estimator).fitted_influence(self.data, get_config())
             fitted.warn_if_not_stationary(type(estimator).__name__)
             fitted.warn_if_separated(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
@@ -343,7 +337,7 @@ class InfluenceState:
         return {"data": self.data, "_fitted": None, "_key": None}
 
 
-def _as_targets(y):
+def as_targets(y):
     """``y`` as an array; pandas' missing values (``pd.NA``) become NaN."""
     if hasattr(y, "to_numpy"):  # pandas: nullable dtypes hold pd.NA
         try:
@@ -366,8 +360,8 @@ def _pandas_na():
     return getattr(pandas, "NA", None) if pandas is not None else None
 
 
-def _check_test_targets(Y, loss, name):
-    """Encoded test targets: finite, and inside the loss's domain."""
+def check_finite_targets(Y):
+    """Refuse encoded test targets with NaN, inf or missing values."""
     bad = ~np.isfinite(Y).all(axis=1)
     if bad.any():
         raise ValueError(
@@ -375,6 +369,11 @@ def _check_test_targets(Y, loss, name):
             f"{np.flatnonzero(bad).tolist()[:10]}: the test loss is undefined "
             "there. Drop those rows (or impute them) first."
         )
+
+
+def _check_test_targets(Y, loss, name):
+    """Encoded test targets: finite, and inside the loss's domain."""
+    check_finite_targets(Y)
     bad = loss.invalid_targets(Y)
     if bad.any():
         raise ValueError(
@@ -383,6 +382,14 @@ def _check_test_targets(Y, loss, name):
             f"{np.unique(Y[bad]).tolist()[:5]}): its deviance needs "
             f"{loss.target_domain} targets."
         )
+
+
+def validate_test_X(estimator, X):
+    """``X`` checked against ``estimator``'s fit (features, names), float64, CSR
+    or dense."""
+    return validate_data(
+        estimator, X, reset=False, accept_sparse="csr", dtype=np.float64
+    )
 
 
 def _hessian_solver(objective, theta, settings):
