@@ -14,6 +14,7 @@ import pytest
 from oracles import oracle_removal, rel_err, sample_loss, theta_of
 from sklearn.base import clone
 from sklearn.linear_model import (
+    ElasticNet,
     Lasso,
     LinearRegression,
     LogisticRegression,
@@ -117,8 +118,12 @@ def test_first_order_loo_loss_change_share(weighted):
     [
         (PoissonRegressor(alpha=0.5, solver="newton-cholesky", tol=1e-14), "counts"),
         (Lasso(alpha=0.01, tol=1e-14, max_iter=100000), "regression"),
+        (
+            ElasticNet(alpha=0.02, l1_ratio=0.5, tol=1e-14, max_iter=100000),
+            "regression",
+        ),
     ],
-    ids=["poisson", "lasso"],
+    ids=["poisson", "lasso", "elastic-net"],
 )
 def test_newton_removal_rescales_a_weight_sum_penalty(estimator, kind):
     """Σs-scaled penalties: the objective without the rows has penalty
@@ -132,7 +137,7 @@ def test_newton_removal_rescales_a_weight_sum_penalty(estimator, kind):
     actual = theta_of(model.remove_effect(idx, method="newton"))
     expected = oracle_removal(model, X, y, w, idx)
     assert rel_err(actual, expected) < 1e-8
-    if isinstance(estimator, Lasso):
+    if isinstance(estimator, ElasticNet):  # Lasso is one
         keep = np.setdiff1d(np.arange(40), idx)
         refit = clone(estimator).fit(X[keep], y[keep], sample_weight=w[keep])
         assert np.array_equal(refit.coef_ != 0, model.coef_ != 0)  # same support
