@@ -209,3 +209,23 @@ def test_objective_weight_sum_is_the_sum_of_effective_weights():
     objective = adapter_for(model).objective(X, y, w)
     expected = (w * np.where(y == 0, 2.0, 0.5)).sum()
     assert objective.weight_sum == pytest.approx(expected, rel=1e-14)
+
+
+def test_sgd_penalty_scales_with_the_row_count_not_the_weight_sum():
+    """SGD minimizes ``(1/n) Σ s_i ½ r_i² + α/2 ‖w‖²`` (a count ``n``, not ``S``):
+    its sum form ``Σ s_i ½ r_i² + n α/2 ‖w‖²`` is minimized by Ridge with
+    ``alpha = n α`` on the same weights; at that minimizer the adapter's
+    objective has zero gradient."""
+    from sklearn.linear_model import SGDRegressor
+
+    X, y, _, _ = make_data("regression", n=N, d=3, seed=6)
+    w = _weights(zeros=False)
+    sgd = SGDRegressor(alpha=0.05, random_state=0).fit(X, y, sample_weight=w)
+    ridge = Ridge(alpha=N * sgd.alpha).fit(X, y, sample_weight=w)
+    sgd.coef_, sgd.intercept_ = ridge.coef_.copy(), np.atleast_1d(ridge.intercept_)
+    objective = adapter_for(sgd).objective(X, y, w)
+    gradient = objective.gradient(theta_of(ridge))
+    assert (
+        np.abs(gradient).max()
+        < 1e-10 * np.abs(objective.sample_gradients(theta_of(ridge))).max()
+    )
