@@ -456,7 +456,10 @@ def _first(a):
 
 def separated(objective, theta):
     """Whether the fit classifies every positively weighted row correctly with a
-    positive margin (a log-loss then has no finite unpenalized minimizer)."""
+    positive margin (a log-loss then has no finite unpenalized minimizer).
+    An objective that keeps no rows in memory (dask chunks) is not checked."""
+    if getattr(objective, "Y", None) is None:
+        return False
     raw = objective.raw_prediction(theta)
     Y = objective.Y
     if Y.shape[1] == 1:

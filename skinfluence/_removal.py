@@ -408,11 +408,15 @@ class RemovalMixin:
 
 
 def sole_rows_of_class(fitted):
-    """Rows whose removal leaves their class without positive weight."""
+    """Rows whose removal leaves their class without positive weight (not
+    checked on one chunk of a dask fit: class counts are global)."""
     s = fitted.objective.sample_weight
-    y = np.asarray(fitted.data.y)
     alone = np.zeros(s.shape[0], dtype=bool)
-    if not is_classifier(fitted.adapter.estimator) or y.ndim != 1:
+    data, adapter = getattr(fitted, "data", None), getattr(fitted, "adapter", None)
+    if data is None or adapter is None:
+        return alone
+    y = np.asarray(data.y)
+    if not is_classifier(adapter.estimator) or y.ndim != 1:
         return alone
     labels, inverse, counts = np.unique(
         y[s > 0], return_inverse=True, return_counts=True
