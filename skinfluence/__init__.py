@@ -4,7 +4,7 @@ Koh & Liang, "Understanding Black-box Predictions via Influence Functions",
 ICML 2017, in closed form and matched to each estimator's training objective.
 """
 
-from ._attach import attach
+from ._attach import TrainingDataWarning, attach
 from ._config import config_context, get_config, set_config
 from ._estimators import (
     InfluenceElasticNet,
@@ -18,6 +18,7 @@ from ._estimators import (
     InfluenceLogisticRegression,
     InfluenceLogisticRegressionCV,
     InfluencePoissonRegressor,
+    InfluenceQuantileRegressor,
     InfluenceRidge,
     InfluenceRidgeClassifier,
     InfluenceRidgeClassifierCV,
@@ -59,6 +60,7 @@ __all__ = [
     "InfluencePipeline",
     "InfluencePlotDisplay",
     "InfluencePoissonRegressor",
+    "InfluenceQuantileRegressor",
     "InfluenceRidge",
     "InfluenceRidgeCV",
     "InfluenceRidgeClassifier",
@@ -72,6 +74,7 @@ __all__ = [
     "SeparationWarning",
     "SingularHessianWarning",
     "TopInfluenceDisplay",
+    "TrainingDataWarning",
     "attach",
     "config_context",
     "get_config",

@@ -26,6 +26,7 @@ from sklearn.linear_model import (
     LogisticRegression,
     LogisticRegressionCV,
     PoissonRegressor,
+    QuantileRegressor,
     Ridge,
     RidgeClassifier,
     RidgeClassifierCV,
@@ -49,7 +50,9 @@ from ._losses import (
     ModifiedHuberProbability,
     MultinomialLogLoss,
     OneVsRestLogisticProbability,
+    SmoothEpsilonInsensitive,
     SmoothHinge,
+    SmoothPinball,
     SquaredEpsilonInsensitive,
     SquaredError,
     SquaredHinge,
@@ -629,17 +632,27 @@ class TweedieAdapter(GLMAdapter):
 
 
 # -- margin classifiers and SGD ---------------------------------------------------------
-def _smooth_hinge_temperature(adapter):
-    t = getattr(adapter.estimator, "smooth_hinge_temperature", None)
+def _temperature(adapter, parameter, what, surrogate):
+    """The user's smoothing temperature ``parameter`` (> 0) for a kinked loss."""
+    t = getattr(adapter.estimator, parameter, None)
     if t is None:
         raise ValueError(
-            f"{adapter.name}(loss='hinge') is not differentiable at the margin: set "
-            "smooth_hinge_temperature (e.g. 0.001) to compute influences with Koh & "
-            "Liang's smooth hinge t·log(1 + exp((1 - m)/t)) at the fitted weights."
+            f"{adapter.name}({what}) is not differentiable at its kink: set "
+            f"{parameter} (e.g. 0.001) to compute influences with {surrogate} at "
+            "the fitted weights."
         )
     if not t > 0:
-        raise ValueError(f"smooth_hinge_temperature must be > 0, got {t!r}.")
+        raise ValueError(f"{parameter} must be > 0, got {t!r}.")
     return t
+
+
+def _smooth_hinge_temperature(adapter):
+    return _temperature(
+        adapter,
+        "smooth_hinge_temperature",
+        "loss='hinge'",
+        "Koh & Liang's smooth hinge t·log(1 + exp((1 - m)/t))",
+    )
 
 
 class _OneVsRestAdapter(Adapter):
@@ -705,24 +718,26 @@ class LinearSVCAdapter(_OneVsRestAdapter):
 
 
 class LinearSVRAdapter(Adapter):
-    """``½‖[w, b_raw]‖² + C Σ s_i max(0, |y_i − f_i| − ε)²``, divided by ``C``.
+    """``½‖[w, b_raw]‖² + C Σ s_i φ(y_i − f_i)``, divided by ``C``.
 
-    liblinear penalizes ``b_raw = intercept_ / intercept_scaling`` as for
-    LinearSVC. ``loss="epsilon_insensitive"`` (the default) has no second
-    derivative anywhere it matters and is refused.
+    ``φ`` is ``max(0, |r| − ε)²`` (``squared_epsilon_insensitive``) or, for
+    ``loss="epsilon_insensitive"`` (the default), its smooth surrogate with the
+    user's ``smooth_epsilon_temperature`` evaluated at the fitted weights, as
+    for LinearSVC's hinge. liblinear penalizes ``b_raw = intercept_ /
+    intercept_scaling`` as for LinearSVC.
     """
 
     def check_supported(self):
-        loss = self.estimator.loss
-        if loss != "squared_epsilon_insensitive":
-            raise NotImplementedError(
-                f"{self.name}(loss={loss!r}) is piecewise linear: its second "
-                "derivative is zero wherever it exists, so influences are not "
-                "defined; use loss='squared_epsilon_insensitive'."
-            )
+        if self.estimator.loss == "epsilon_insensitive":
+            _smooth_epsilon_temperature(self)
 
     def loss(self):
-        return SquaredEpsilonInsensitive(self.estimator.epsilon)
+        est = self.estimator
+        if est.loss == "epsilon_insensitive":
+            return SmoothEpsilonInsensitive(
+                est.epsilon, _smooth_epsilon_temperature(self)
+            )
+        return SquaredEpsilonInsensitive(est.epsilon)
 
     def responses(self):
         return {"predict": Identity()}
@@ -731,6 +746,16 @@ class LinearSVRAdapter(Adapter):
         est = self.estimator
         b = 1.0 / (est.C * est.intercept_scaling**2)
         return Penalty(_l2_on_coef(est.coef_.size, 1.0 / est.C, _n_intercepts(est), b))
+
+
+def _smooth_epsilon_temperature(adapter):
+    return _temperature(
+        adapter,
+        "smooth_epsilon_temperature",
+        "loss='epsilon_insensitive'",
+        "the smooth ε-insensitive loss t·log(1 + e^((r - ε)/t)) + "
+        "t·log(1 + e^((-r - ε)/t))",
+    )
 
 
 class _SGDAdapter(Adapter):
@@ -894,6 +919,38 @@ class ElasticNetAdapter(Adapter):
         )
 
 
+class QuantileRegressorAdapter(Adapter):
+    """QuantileRegressor: ``Σ s_i ρ_q,t(y_i − f_i) + S α‖w‖₁``, on the active set.
+
+    scikit-learn minimizes ``(1/S) Σ s_i ρ_q(r_i) + α‖w‖₁`` exactly (a linear
+    program): in sum form the L1 penalty is ``S α`` (proportional to ``S``), the
+    intercept unpenalized. The pinball loss ``ρ_q`` is replaced by its smooth
+    surrogate with the user's ``smooth_pinball_temperature``, evaluated at the
+    fitted weights; zero coefficients stay frozen (the active set).
+    """
+
+    def check_supported(self):
+        _temperature(
+            self,
+            "smooth_pinball_temperature",
+            "pinball loss",
+            "the smooth pinball loss q·r + t·log(1 + exp(-r/t))",
+        )
+
+    def loss(self):
+        est = self.estimator
+        return SmoothPinball(est.quantile, est.smooth_pinball_temperature)
+
+    def responses(self):
+        return {"predict": Identity()}
+
+    def penalty(self, s, n_rows):
+        est = self.estimator
+        n_b = _n_intercepts(est)
+        l1 = _l2_on_coef(est.coef_.size, s.sum() * est.alpha, n_b)
+        return Penalty(np.zeros_like(l1), l1, scaling="weight_sum")
+
+
 # -- kernel ridge: dual form, its own state ----------------------------------------------
 class KernelRidgeAdapter(Adapter):
     """KernelRidge: ``Σ s_i ‖y_i − K_i c‖² + α cᵀKc`` in the dual coefficients ``c``.
@@ -979,6 +1036,7 @@ REGISTRY = (
     Entry(HuberRegressor, HuberAdapter, "InfluenceHuberRegressor"),
     Entry(Lasso, ElasticNetAdapter, "InfluenceLasso"),
     Entry(ElasticNet, ElasticNetAdapter, "InfluenceElasticNet"),
+    Entry(QuantileRegressor, QuantileRegressorAdapter, "InfluenceQuantileRegressor"),
     Entry(KernelRidge, KernelRidgeAdapter, "InfluenceKernelRidge"),
 )
 _BY_CLASS = {entry.estimator: entry for entry in REGISTRY}
@@ -987,6 +1045,17 @@ _BY_CLASS = {entry.estimator: entry for entry in REGISTRY}
 def supported_names():
     """The scikit-learn class names :data:`REGISTRY` supports, for messages."""
     return ", ".join(entry.estimator.__name__ for entry in REGISTRY)
+
+
+def is_search(estimator):
+    """Whether ``estimator`` is a scikit-learn hyper-parameter search
+    (:class:`~sklearn.model_selection.GridSearchCV`,
+    :class:`~sklearn.model_selection.RandomizedSearchCV`,
+    :class:`~sklearn.model_selection.HalvingGridSearchCV`,
+    :class:`~sklearn.model_selection.HalvingRandomSearchCV`)."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    return isinstance(estimator, BaseSearchCV)
 
 
 def entry_for(estimator, exact=False):
@@ -1001,8 +1070,9 @@ def entry_for(estimator, exact=False):
             return _BY_CLASS[base]
     raise TypeError(
         f"skinfluence has no influence support for {cls.__name__}; supported: "
-        f"{supported_names()}{' (exact types)' if exact else ''}, or a Pipeline "
-        "ending in one of them."
+        f"{supported_names()}{' (exact types)' if exact else ''}, a Pipeline "
+        "ending in one of them, or a fitted GridSearchCV, RandomizedSearchCV, "
+        "HalvingGridSearchCV or HalvingRandomSearchCV (refit=True) of either."
     )
 
 

@@ -51,6 +51,12 @@ CONFIGURATIONS = (
         "regression",
     ),
     (
+        "LinearSVR epsilon_insensitive",
+        "InfluenceLinearSVR",
+        {"epsilon": 0.2, "smooth_epsilon_temperature": 0.1},
+        "regression",
+    ),
+    (
         "SGDClassifier log_loss",
         "InfluenceSGDClassifier",
         {"loss": "log_loss"},
@@ -66,6 +72,12 @@ CONFIGURATIONS = (
     ("HuberRegressor", "InfluenceHuberRegressor", {"alpha": 1e-3}, "regression"),
     ("Lasso", "InfluenceLasso", {"alpha": 0.05}, "regression"),
     ("ElasticNet", "InfluenceElasticNet", {"alpha": 0.05}, "regression"),
+    (
+        "QuantileRegressor",
+        "InfluenceQuantileRegressor",
+        {"quantile": 0.3, "alpha": 0.01, "smooth_pinball_temperature": 0.1},
+        "regression",
+    ),
     (
         "KernelRidge",
         "InfluenceKernelRidge",

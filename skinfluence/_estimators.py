@@ -11,6 +11,7 @@ from sklearn.linear_model import (
     LogisticRegression,
     LogisticRegressionCV,
     PoissonRegressor,
+    QuantileRegressor,
     Ridge,
     RidgeClassifier,
     RidgeClassifierCV,
@@ -306,13 +307,31 @@ class InfluenceLinearSVC(InfluenceMixin, LinearSVC):
 class InfluenceLinearSVR(InfluenceMixin, LinearSVR):
     """:class:`~sklearn.svm.LinearSVR` with influence functions.
 
-    The objective is liblinear's,
-    ``½‖[w, b_raw]‖² + C Σ s_i max(0, |y_i − f_i| − ε)²`` with
-    ``loss="squared_epsilon_insensitive"`` (``b_raw = intercept_ /
-    intercept_scaling``: the intercept is penalized). Its second derivative
-    jumps at ``|y − f| = ε``; the one-sided value is used (2 outside the tube, 0
-    inside). The default ``loss="epsilon_insensitive"`` is refused. The test
-    loss is the same squared ε-insensitive loss.
+    The objective is liblinear's, ``½‖[w, b_raw]‖² + C Σ s_i φ(y_i − f_i)``
+    (``b_raw = intercept_ / intercept_scaling``: the intercept is penalized).
+    With ``loss="squared_epsilon_insensitive"``, ``φ(r) = max(0, |r| − ε)²``;
+    its second derivative jumps at ``|r| = ε`` and the one-sided value is used
+    (2 outside the tube, 0 inside). The default ``loss="epsilon_insensitive"``,
+    ``φ(r) = max(0, |r| − ε)``, is piecewise linear: influences need
+    ``smooth_epsilon_temperature``. The test loss is the training ``φ`` (its
+    smooth surrogate for ``epsilon_insensitive``).
+
+    Parameters
+    ----------
+    All of :class:`~sklearn.svm.LinearSVR`'s, plus
+
+    smooth_epsilon_temperature : float > 0, default=None
+        Only for ``loss="epsilon_insensitive"``: influences use the smooth
+        surrogate ``t log(1 + e^((r − ε)/t)) + t log(1 + e^((−r − ε)/t))`` (Koh
+        & Liang's smooth hinge on each side of the tube) with this ``t``,
+        evaluated at the weights fitted with the exact loss, as
+        ``smooth_hinge_temperature`` does for :class:`InfluenceLinearSVC`. The
+        fit is then not a minimum of the smoothed objective (expect a
+        :class:`NonStationaryWarning`): influences are the sample-dependent part
+        of one Newton step on it. At the smoothed objective's own minimizer they
+        are the weight derivative of its refits; as ``t → 0`` at the exact
+        solution, that of the exact (piecewise linear) solution. ``None``
+        refuses ``epsilon_insensitive``.
 
     Examples
     --------
@@ -326,6 +345,43 @@ class InfluenceLinearSVR(InfluenceMixin, LinearSVR):
     >>> model.influence_params_.shape
     (442, 11)
     """
+
+    _parameter_constraints = {
+        **LinearSVR._parameter_constraints,
+        "smooth_epsilon_temperature": [
+            Interval(Real, 0, None, closed="neither"),
+            None,
+        ],
+    }
+
+    def __init__(
+        self,
+        *,
+        epsilon=0.0,
+        tol=1e-4,
+        C=1.0,
+        loss="epsilon_insensitive",
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        dual="auto",
+        verbose=0,
+        random_state=None,
+        max_iter=1000,
+        smooth_epsilon_temperature=None,
+    ):
+        super().__init__(
+            epsilon=epsilon,
+            tol=tol,
+            C=C,
+            loss=loss,
+            fit_intercept=fit_intercept,
+            intercept_scaling=intercept_scaling,
+            dual=dual,
+            verbose=verbose,
+            random_state=random_state,
+            max_iter=max_iter,
+        )
+        self.smooth_epsilon_temperature = smooth_epsilon_temperature
 
 
 class _PartialFitForgets:
@@ -517,3 +573,79 @@ class InfluenceElasticNet(InfluenceMixin, ElasticNet):
     >>> model.influence_params_.shape
     (442, 11)
     """
+
+
+class InfluenceQuantileRegressor(InfluenceMixin, QuantileRegressor):
+    """:class:`~sklearn.linear_model.QuantileRegressor` with influence functions.
+
+    scikit-learn minimizes ``(1/S) Σ s_i ρ_q(y_i − x_iᵀw − b) + α‖w‖₁`` exactly
+    (a linear program, HiGHS), ``ρ_q(r) = q r + max(0, −r)`` the pinball loss;
+    in sum form the L1 penalty is ``S α‖w‖₁`` (proportional to ``S = Σ s_i``),
+    the intercept unpenalized. The pinball loss is piecewise linear and the
+    exact solution a vertex of the program: locally it does not move at all when
+    a weight changes (its weight derivative is zero between breaks), and
+    removing a row changes it by a jump or not at all. Influences therefore
+    need ``smooth_pinball_temperature``. Zero coefficients stay frozen (the
+    active set, as :class:`InfluenceLasso`). The test loss is the smooth
+    pinball loss.
+
+    Parameters
+    ----------
+    All of :class:`~sklearn.linear_model.QuantileRegressor`'s, plus
+
+    smooth_pinball_temperature : float > 0, default=None
+        Influences use the smooth pinball loss ``q r + t log(1 + e^(−r/t))``
+        (Koh & Liang's smooth hinge for ``max(0, −r)``) with this ``t``, in the
+        units of ``y``, evaluated at the exact fitted weights, as
+        ``smooth_hinge_temperature`` does for :class:`InfluenceLinearSVC`. The
+        fit is not a minimum of the smoothed objective (expect a
+        :class:`NonStationaryWarning`): influences are the sample-dependent part
+        of one Newton step on it from the fitted weights. At the smoothed
+        objective's own minimizer they are the weight derivative of its refits;
+        as ``t → 0`` at the exact solution they tend to the exact solution's
+        weight derivative, zero. A ``t`` comparable to the spacing of the
+        residuals near zero spreads each row's effect smoothly over the jumps
+        of exact removals. ``None`` refuses.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceQuantileRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceQuantileRegressor(
+    ...     quantile=0.5, alpha=0.01, smooth_pinball_temperature=5.0
+    ... ).fit(scale(X), y)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # NonStationaryWarning
+    ...     model.influence_params_.shape
+    (442, 11)
+    """
+
+    _parameter_constraints = {
+        **QuantileRegressor._parameter_constraints,
+        "smooth_pinball_temperature": [
+            Interval(Real, 0, None, closed="neither"),
+            None,
+        ],
+    }
+
+    def __init__(
+        self,
+        *,
+        quantile=0.5,
+        alpha=1.0,
+        fit_intercept=True,
+        solver="highs",
+        solver_options=None,
+        smooth_pinball_temperature=None,
+    ):
+        super().__init__(
+            quantile=quantile,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            solver=solver,
+            solver_options=solver_options,
+        )
+        self.smooth_pinball_temperature = smooth_pinball_temperature

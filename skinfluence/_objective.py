@@ -19,7 +19,9 @@ knows about scikit-learn.
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._penalties import Penalty
 
@@ -273,7 +275,8 @@ class LinearObjective(Objective):
     def _weighted_grams(self, W):
         """``[X, 1]ᵀ diag(W[:, k]) [X, 1]`` for every column of ``W``.
 
-        For dense ``X``, rows go in blocks of about 8 MB (they stay in cache) and a
+        For dense ``X``, rows go in blocks of 8 MiB (they stay in cache; less if scikit-learn's
+        ``working_memory`` is smaller) and a
         weight column of one sign is a symmetric rank-k update ``±Zᵀ Z`` with
         ``Z = sqrt(±w) ⊙ [X, 1]`` (half the flops of a general product)."""
         if sp.issparse(self.X):
@@ -281,7 +284,10 @@ class LinearObjective(Objective):
         n, c = W.shape
         q = self.n_features + self.fit_intercept
         out = [np.zeros((q, q)) for _ in range(c)]
-        for rows in gen_batches(n, max(1, 2**20 // q)):
+        # cache-sized blocks of 8 MiB of X, never more than working_memory
+        budget = min(8, sklearn.get_config()["working_memory"])
+        block = get_chunk_n_rows(8 * q, max_n_rows=max(n, 1), working_memory=budget)
+        for rows in gen_batches(n, block):
             Xa = self.X[rows]
             if self.fit_intercept:
                 Xa = np.hstack([Xa, np.ones((Xa.shape[0], 1))])

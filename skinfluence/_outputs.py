@@ -8,18 +8,38 @@ up-weighting row ``i`` on any differentiable ``f(θ)`` is
 few test-side gradients, never for every training row.
 """
 
+from __future__ import annotations
+
 import numbers
 import warnings
+from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval
+
+from ._constraints import (
+    INFLUENCE_ESTIMATOR,
+    RESPONSE_METHOD,
+    TEST_DATA,
+    MatrixLike,
+    validated,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._mixin import InfluenceMixin
 
 #: default memory limit of a method's result, in bytes (``max_bytes``)
 MAX_BYTES = 1e9
 
 
-def check_result_size(method, shape, max_bytes, alternative):
+def check_result_size(method, shape, max_bytes, alternative, lazy=False):
     """Refuse (``ValueError``) a float64 result of ``shape`` above ``max_bytes``,
-    naming the dimensions and a way to get the answer in pieces."""
+    naming the dimensions and a way to get the answer in pieces. A ``lazy``
+    result (a dask array over training rows on a cluster) is not refused."""
+    if lazy:
+        return
     size = 8.0 * float(np.prod(shape, dtype=np.float64))
     if not size <= max_bytes:
         dims = " × ".join(str(int(n)) for n in shape)
@@ -56,6 +76,7 @@ def influence_prediction(
         (n_test, m, fitted.n_samples),
         max_bytes,
         "Pass the test rows in batches (e.g. sklearn.utils.gen_batches).",
+        lazy=fitted.distributed,
     )
     out = fitted.influence_on(J.reshape(n_test * m, p).T).reshape(n_test, m, -1)
     return out[:, 0, :] if m == 1 else out
@@ -182,7 +203,10 @@ class _PredictionGap(ParameterFunction):
         return va[k] - vb[k], Ja[k] - Jb[k]
 
 
-def mean_loss(estimator, X_test, y_test=None):
+@validated({"estimator": INFLUENCE_ESTIMATOR, **TEST_DATA})
+def mean_loss(
+    estimator: InfluenceMixin, X_test: MatrixLike, y_test: ArrayLike | None = None
+) -> ParameterFunction:
     """Mean test loss as a function of the parameters.
 
     ``f(θ) = (1/n_test) Σ_j L(z_test_j, θ)`` with ``L`` the per-sample data term of
@@ -216,7 +240,22 @@ def mean_loss(estimator, X_test, y_test=None):
     return _MeanLoss(estimator, X_test, y_test)
 
 
-def prediction_gap(estimator, X_a, X_b, response_method="auto", output=None):
+@validated(
+    {
+        "estimator": INFLUENCE_ESTIMATOR,
+        "X_a": ["array-like", "sparse matrix"],
+        "X_b": ["array-like", "sparse matrix"],
+        "response_method": RESPONSE_METHOD,
+        "output": [Interval(Integral, 0, None, closed="left"), None],
+    }
+)
+def prediction_gap(
+    estimator: InfluenceMixin,
+    X_a: MatrixLike,
+    X_b: MatrixLike,
+    response_method: str = "auto",
+    output: int | None = None,
+) -> ParameterFunction:
     """Difference of mean predicted output between two groups of rows.
 
     ``f(θ) = mean_{x ∈ X_a} out_k(x; θ) − mean_{x ∈ X_b} out_k(x; θ)``, e.g. the

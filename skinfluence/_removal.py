@@ -22,16 +22,28 @@ divided by ``1 − h_ii``; for squared error the step is exact. Every ``B`` is
 solved from one factorization (:meth:`DenseHessianSolver.solve_shifted`).
 """
 
+from __future__ import annotations
+
 import copy
 import warnings
+from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._config import get_config
+from ._constraints import TEST_DATA, MatrixLike, Result, validated
+from ._frames import labelled
 from ._outputs import MAX_BYTES, check_result_size
+from ._progress import progress
 from ._state import InfluenceState, NonStationaryWarning, row_batches
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Self
 
 
 def newton_steps(fitted, J, D, rho, delta):
@@ -146,6 +158,7 @@ def leave_one_out(fitted):
     degenerate = np.zeros(n, dtype=bool)
     rows = np.arange(n)
     # J, Y (and Y of the unshifted Hessian) of (k, p) per row, k ≤ max(K, 2)
+    bar = progress(n, "leave-one-out Newton steps", unit="row")
     for batch in row_batches(n, 4 * max(objective.n_outputs, 2) * p):
         J, D, rho = _row_pieces(fitted, rows[batch])
         step, (Y, P, u), bad = newton_steps(fitted, J, D, rho, deltas[batch])
@@ -164,6 +177,8 @@ def leave_one_out(fitted):
             )
             C = changes[batch]
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
+        bar.update(batch.stop - batch.start)
+    bar.close()
     alone = sole_rows_of_class(fitted)
     notes = []
     if alone.any():
@@ -191,13 +206,24 @@ class RemovalMixin:
     """What the model would be without some training rows: first order, one
     Newton step, or an exact refit; and every row's leave-one-out at once."""
 
-    def remove_effect(self, indices, method="influence"):
+    @validated(
+        {
+            "indices": "no_validation",  # positions, mask or labels: check_indices
+            "method": [StrOptions({"influence", "newton", "exact"})],
+        }
+    )
+    def remove_effect(self, indices: ArrayLike, method: str = "influence") -> Self:
         """Predict the model refit without some training rows.
 
         Parameters
         ----------
-        indices : int or array-like of int
-            Rows of the training data to remove, all together.
+        indices : int, array-like of int or bool, or labels
+            Rows of the training data to remove, all together: integer
+            positions, a boolean mask of length ``n_train``, or labels of the
+            training DataFrame's index. Integers are always positions; pass
+            integer labels as a :class:`pandas.Index` (e.g.
+            ``frame.columns[:3]`` of a labelled result); other labels (strings,
+            dates) are recognized as labels.
         method : {"influence", "newton", "exact"}, default="influence"
             - ``"influence"``: first order, ``θ̂ - Σ_i (s_i/S) influence_params_[i]``
               (effects of several rows add), one solve.
@@ -234,7 +260,7 @@ class RemovalMixin:
         True
         """
         fitted = self.influence_state()
-        idx = check_indices(indices, fitted.n_samples)
+        idx = check_indices(indices, fitted.data)
         keep = np.setdiff1d(np.arange(fitted.n_samples), idx)
         check_remaining(fitted, keep)
         if method == "exact":
@@ -280,15 +306,21 @@ class RemovalMixin:
         new.set_params(**tight)
         data = fitted.data.subset(keep)
         kw = {} if data.sample_weight is None else {"sample_weight": data.sample_weight}
-        with warnings.catch_warnings(record=True) as caught:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            progress(
+                1, f"refit without {fitted.n_samples - keep.size} rows", unit="refit"
+            ) as bar,
+        ):
             warnings.simplefilter("always", ConvergenceWarning)
             new.fit(data.X, data.y, **kw)
+            bar.update()
         new._influence_state.data.index = data.index
         new.set_params(**{k: params[k] for k in tight})
         _check_refit(new, fitted.n_samples - keep.size, caught)
         return new
 
-    def newton_update(self):
+    def newton_update(self) -> Self:
         """A copy of this estimator moved by one Newton step on its full objective.
 
         For a fit that stopped short of its minimum (a :class:`NonStationaryWarning`),
@@ -320,7 +352,9 @@ class RemovalMixin:
         theta = fitted.theta + fitted.stationarity.newton_step
         return self._with_parameters(fitted, theta, np.arange(fitted.n_samples))
 
-    def loo_params_change(self, method="newton"):
+    @validated({"method": [StrOptions({"newton", "influence"})]})
+    @labelled("loo_params_change")
+    def loo_params_change(self, method: str = "newton") -> Result:
         """Change of the parameters when each training row is left out, all at once.
 
         Parameters
@@ -353,9 +387,21 @@ class RemovalMixin:
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
         return fitted.loo().changes.copy()
 
+    @validated(
+        {
+            **TEST_DATA,
+            "method": [StrOptions({"newton", "influence"})],
+            "max_bytes": [Interval(Real, 0, None, closed="left")],
+        }
+    )
+    @labelled("loo_loss_change")
     def loo_loss_change(
-        self, X_test, y_test=None, method="newton", max_bytes=MAX_BYTES
-    ):
+        self,
+        X_test: MatrixLike,
+        y_test: ArrayLike | None = None,
+        method: str = "newton",
+        max_bytes: float = MAX_BYTES,
+    ) -> Result:
         """Change of each test loss when each training row is left out.
 
         Parameters
@@ -399,6 +445,7 @@ class RemovalMixin:
             (X_test.shape[0], fitted.n_samples),
             max_bytes,
             "Pass the test rows in batches.",
+            lazy=fitted.distributed,
         )
         changes = fitted.loo().changes  # (n_train, n_params)
         center = fitted.theta + fitted.stationarity.newton_step
@@ -512,16 +559,66 @@ def check_remaining(fitted, keep):
         )
 
 
-def check_indices(indices, n):
-    """Row positions to remove: integers in ``[0, n)``, unique, not empty."""
+def check_indices(indices, data):
+    """Row positions to remove, unique, not empty, from positions, a boolean
+    mask or labels of ``data`` (:class:`~skinfluence._state.TrainingData`)."""
+    n = data.n_samples
+    if _is_index(indices):  # labels, whatever their type
+        return _positions_of_labels(indices, data)
     idx = np.atleast_1d(np.asarray(indices))
     if idx.size == 0:
         raise ValueError("indices is empty.")
-    if not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"indices must be integers, got dtype {idx.dtype}.")
     idx = idx.ravel()
+    if idx.dtype == bool:
+        if idx.size != n:
+            raise ValueError(
+                f"indices is a boolean mask of {idx.size} values; the model has "
+                f"{n} training rows."
+            )
+        if not idx.any():
+            raise ValueError("indices is a boolean mask that selects no row.")
+        return np.flatnonzero(idx)
+    if not np.issubdtype(idx.dtype, np.integer):
+        if data.index is not None:
+            return _positions_of_labels(idx, data)
+        raise TypeError(
+            "indices must be integers (positions), a boolean mask, or labels of the "
+            f"training DataFrame's index (this model was fitted on an array); got "
+            f"dtype {idx.dtype}."
+        )
     if idx.min() < 0 or idx.max() >= n:
         raise ValueError(f"indices must be in [0, {n}), got {idx.min()}..{idx.max()}.")
     if np.unique(idx).size != idx.size:
         raise ValueError("indices contain duplicates.")
     return idx
+
+
+def _is_index(indices):
+    """A pandas Index (of any type) holds labels."""
+    return hasattr(indices, "get_indexer")
+
+
+def _positions_of_labels(labels, data):
+    """Positions of training-row labels; every label must name one row."""
+    from ._frames import require_pandas
+
+    pd = require_pandas()
+    labels = pd.Index(np.atleast_1d(np.asarray(labels, dtype=object)).ravel())
+    if labels.size == 0:
+        raise ValueError("indices is empty.")
+    if not labels.is_unique:
+        raise ValueError("indices contain duplicates.")
+    train = pd.Index(data.labels())
+    if not train.is_unique:
+        raise ValueError(
+            "The training rows' labels are not unique: remove rows by position "
+            "or with a boolean mask."
+        )
+    positions = train.get_indexer(labels)
+    missing = labels[positions < 0]
+    if missing.size:
+        raise ValueError(
+            f"indices {list(missing[:10])} are not labels of the training rows "
+            "(integers are positions; pass integer labels as a pandas Index)."
+        )
+    return positions

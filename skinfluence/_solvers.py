@@ -5,6 +5,9 @@ import warnings
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh, solve_triangular
 from scipy.linalg.lapack import dpocon
+from sklearn.exceptions import ConvergenceWarning
+
+from ._progress import progress
 
 
 class SingularHessianWarning(UserWarning):
@@ -174,10 +177,12 @@ class ConjugateGradientSolver:
         active = norms > 0
         residual = np.zeros(B.shape[1])
         self.n_iter_ = 0
+        bar = progress(self.maxiter, "conjugate gradients", unit="iteration")
         for _ in range(self.maxiter):
             if not active.any():
                 break
             self.n_iter_ += 1
+            bar.update()
             # a slice while every column is active: views, not copies of P and R
             cols = slice(None) if active.all() else np.flatnonzero(active)
             HP = self._hessian_dot(P[:, cols])
@@ -195,6 +200,7 @@ class ConjugateGradientSolver:
             rz_new = (R[:, cols] * Z).sum(axis=0)
             P[:, cols] = Z + (rz_new / rz[cols]) * P[:, cols]
             rz[cols] = rz_new
+        bar.close()
         self.residual_ = float(residual.max(initial=0.0))
         if self.residual_ > self.tol:
             warnings.warn(
@@ -208,5 +214,6 @@ class ConjugateGradientSolver:
         return X[:, 0] if one else X
 
 
-class CGWarning(UserWarning):
-    """Conjugate gradients did not reach the requested tolerance."""
+class CGWarning(ConvergenceWarning):
+    """Conjugate gradients did not reach the requested tolerance (a
+    :class:`~sklearn.exceptions.ConvergenceWarning`)."""

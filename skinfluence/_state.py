@@ -16,18 +16,23 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import get_config as sklearn_get_config
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing, gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import check_array, validate_data
 
 from ._adapters import adapter_for
-from ._config import get_config
+from ._config import numeric_settings
 from ._objective import as_dense
 from ._solvers import ConjugateGradientSolver, DenseHessianSolver
 
 
-class NonStationaryWarning(UserWarning):
-    """The fitted parameters are measurably short of the objective's minimum."""
+class NonStationaryWarning(ConvergenceWarning):
+    """The fitted parameters are measurably short of the objective's minimum.
+
+    A :class:`~sklearn.exceptions.ConvergenceWarning`: filters on scikit-learn's
+    convergence warnings apply to it.
+    """
 
 
 @dataclass
@@ -314,7 +319,9 @@ class InfluenceState:
         key = self._key_of(estimator)
         if self._key != key:
             self._fitted = None
-            fitted = adapter_for(estimator).fitted_influence(self.data, get_config())
+            fitted = adapter_for(estimator).fitted_influence(
+                self.data, numeric_settings()
+            )
             fitted.warn_if_not_stationary(type(estimator).__name__)
             fitted.warn_if_separated(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
@@ -334,7 +341,7 @@ class InfluenceState:
 
     @staticmethod
     def _key_of(estimator):
-        settings = get_config()
+        settings = numeric_settings()
         theta = adapter_for(estimator).theta()
         params = repr(sorted(estimator.get_params(deep=False).items()))
         return (tuple(sorted(settings.items())), params, theta.tobytes())
@@ -451,6 +458,6 @@ def hessian_solver(objective, theta, settings):
 
 def row_batches(n_rows, row_width):
     """Slices of rows such that ``row_width`` float64 per row fit in scikit-learn's
-    ``working_memory``."""
-    budget = sklearn_get_config()["working_memory"] * 2**20
-    return gen_batches(n_rows, max(1, int(budget // (8 * max(row_width, 1)))))
+    ``working_memory`` (:func:`sklearn.get_config`, :func:`sklearn.config_context`)."""
+    rows = get_chunk_n_rows(8 * max(row_width, 1), max_n_rows=max(n_rows, 1))
+    return gen_batches(n_rows, rows)

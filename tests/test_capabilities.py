@@ -146,12 +146,14 @@ HAS_RESPONSE = {
     "LinearSVC": ("decision_function",),
     "LinearSVC hinge": ("decision_function",),
     "LinearSVR": ("predict",),
+    "LinearSVR epsilon_insensitive": ("predict",),
     "SGDClassifier log_loss": ("predict_proba", "decision_function"),
     "SGDClassifier modified_huber": ("predict_proba", "decision_function"),
     "SGDRegressor": ("predict",),
     "HuberRegressor": ("predict",),
     "Lasso": ("predict",),
     "ElasticNet": ("predict",),
+    "QuantileRegressor": ("predict",),
     "KernelRidge": ("predict",),
 }
 
@@ -161,6 +163,8 @@ NO_DISPERSION = {
     "LinearSVC": "InfluenceLinearSVC",  # squared hinge
     "LinearSVC hinge": "InfluenceLinearSVC",  # smooth hinge
     "LinearSVR": "InfluenceLinearSVR",  # squared ε-insensitive
+    "LinearSVR epsilon_insensitive": "InfluenceLinearSVR",  # smoothed
+    "QuantileRegressor": "InfluenceQuantileRegressor",  # smooth pinball
     "SGDClassifier modified_huber": "InfluenceSGDClassifier",
     "HuberRegressor": "InfluenceHuberRegressor",  # σ + σ H_ε(r/σ)
 }
@@ -321,9 +325,9 @@ def _tight_estimator(template, n):
         return clone(template).set_params(**newton)
     if name in ("Lasso", "ElasticNet"):
         return clone(template).set_params(tol=1e-14, max_iter=100_000)
-    if (
-        name in ("HuberRegressor", "LinearSVC", "LinearSVR")
-        and p.get("loss") != "hinge"
+    if name in ("HuberRegressor", "LinearSVC", "LinearSVR") and p.get("loss") not in (
+        "hinge",
+        "epsilon_insensitive",
     ):
         return clone(template).set_params(tol=1e-12, max_iter=100_000)
     if name == "SGDClassifier" and p["loss"] == "log_loss":
@@ -977,7 +981,9 @@ def test_sample_loss_is_scikit_learns(label):
     scikit-learn's: ``sklearn.metrics`` for log-loss, squared error and the GLM
     deviances; its SGD loss objects for the margin and ε-insensitive losses;
     ``_huber_loss_and_gradient`` for Huber's; the smooth hinge lies within
-    ``t log 2`` above ``hinge_loss``."""
+    ``t log 2`` above ``hinge_loss``, the smooth pinball loss within ``t log 2``
+    above ``mean_pinball_loss`` and the smooth ε-insensitive loss within
+    ``2 t log 2`` above scikit-learn's ``EpsilonInsensitive``."""
     from sklearn import metrics
     from sklearn.linear_model import _sgd_fast
     from sklearn.linear_model._huber import _huber_loss_and_gradient
@@ -1018,6 +1024,17 @@ def test_sample_loss_is_scikit_learns(label):
         t = est.smooth_hinge_temperature
         hinge = metrics.hinge_loss(y, est.decision_function(X))
         assert hinge <= loss.mean() <= hinge + t * np.log(2)
+    elif name == "LinearSVR" and est.loss == "epsilon_insensitive":
+        # one smooth hinge per side of the tube: at most 2 t log 2 above
+        t, exact = est.smooth_epsilon_temperature, _sgd_fast.EpsilonInsensitive
+        pairs = zip(est.predict(X), y, strict=True)
+        expected = np.array([exact(est.epsilon).py_loss(f, v) for f, v in pairs])
+        assert np.all(expected <= loss)
+        assert np.all(loss <= expected + 2 * t * np.log(2))
+    elif name == "QuantileRegressor":
+        t, q = est.smooth_pinball_temperature, est.quantile
+        pinball = metrics.mean_pinball_loss(y, est.predict(X), alpha=q)
+        assert pinball <= loss.mean() <= pinball + t * np.log(2)
     else:
         sk_loss = {
             "LinearSVC": lambda: _sgd_fast.SquaredHinge(1.0),

@@ -409,7 +409,7 @@ def test_clear_errors():
     X = rng.normal(size=(40, 2))
     clf = InfluenceLogisticRegression(**_logistic(1.0)).fit(X, rng.integers(0, 3, 40))
     reg = InfluenceRidge().fit(X, X[:, 0])
-    with pytest.raises(ValueError, match="response_method must be one of"):
+    with pytest.raises(ValueError, match="response_method. parameter"):
         clf.influence_prediction(X, response_method="proba")
     with pytest.raises(ValueError, match="class labels"):
         clf.influence_prediction(X, response_method="predict")
@@ -419,7 +419,7 @@ def test_clear_errors():
         prediction_gap(clf, X[:3], X[3:])
     with pytest.raises(ValueError, match="output must be an integer column index"):
         prediction_gap(clf, X[:3], X[3:], output=3)
-    with pytest.raises(ValueError, match="output must be an integer column index"):
+    with pytest.raises(ValueError, match="'output' parameter of prediction_gap"):
         prediction_gap(clf, X[:3], X[3:], output="a class label")
     with pytest.raises(ValueError, match="features"):
         clf.influence_prediction(X[:, :1])
