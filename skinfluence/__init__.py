@@ -37,6 +37,7 @@ from ._plotting import (
     TopInfluenceDisplay,
 )
 from ._solvers import CGWarning, SingularHessianWarning
+from ._state import SeparationWarning
 from ._validation import loo_refit
 
 __version__ = "0.1.0"
@@ -70,6 +71,7 @@ __all__ = [
     "LeaveOneOutDisplay",
     "NonStationaryWarning",
     "ParameterFunction",
+    "SeparationWarning",
     "SingularHessianWarning",
     "TopInfluenceDisplay",
     "TrainingDataWarning",

@@ -135,6 +135,29 @@ class Adapter:
     def _describe(self):
         return self.name
 
+    def iterative(self, objective):
+        """Whether the fit stops at a tolerance (else it is a direct solve)."""
+        return self.estimator.get_params(deep=False).get("tol") is not None
+
+    def convergence_advice(self, objective):
+        """What brings this estimator closer to its minimum, for warnings."""
+        params = self.estimator.get_params(deep=False)
+        if self.iterative(objective):
+            knobs = ["a smaller tol (e.g. tol=1e-8)"]
+            if params.get("max_iter") is not None:
+                knobs.append("a larger max_iter")
+            return f"Refit with {' and '.join(knobs)}, or use newton_update()."
+        return (
+            f"{self.name} solves directly, with no tolerance to tighten: the gap "
+            "is rounding in an ill-conditioned problem (scale the features, drop "
+            "collinear ones), or use newton_update()."
+        )
+
+    def separates(self, objective):
+        """Whether only the penalty keeps the minimizer finite (log-losses on
+        separated data); ``False`` for losses where separation is harmless."""
+        return False
+
     def effective_weights(self, y, sample_weight):
         return _weights(y, sample_weight)
 
@@ -363,8 +386,23 @@ class LogisticRegressionAdapter(Adapter):
             )
 
     def check_objective(self, objective):
+        theta = self.theta()
         if self._unpenalized():
-            _refuse_separable(self.name, objective, self.theta())
+            _refuse_separable(self.name, objective, theta)
+        elif separated(objective, theta) and self._negligible_penalty(objective, theta):
+            note = f", or C={self._C():g}, a penalty below rounding"
+            _refuse_separable(self.name, objective, theta, note)
+
+    def separates(self, objective):
+        """The penalized fit separates the training data: its minimizer is held
+        finite by the penalty alone (see :meth:`FittedInfluence.warn_if_separated`)."""
+        return not self._unpenalized() and separated(objective, self.theta())
+
+    def _negligible_penalty(self, objective, theta):
+        """``1/C`` below rounding of the Hessian's diagonal: numerically C=inf."""
+        lam = self.penalty(objective.sample_weight, objective.n_samples).l2
+        data = np.abs(objective.hessian_diagonal(theta)) - lam
+        return bool(lam.max() <= 1e-12 * max(data.max(), np.finfo(float).tiny))
 
     def check_solution(self, objective, solver):
         if not self._unpenalized() or solver.method != "eigh":
@@ -419,8 +457,12 @@ def _first(a):
     return None if a is None else np.ravel(np.asarray(a, dtype=object))[0]
 
 
-def _refuse_separable(name, objective, theta):
-    """Unpenalized log-loss has no finite minimizer when the fit separates the data."""
+def separated(objective, theta):
+    """Whether the fit classifies every positively weighted row correctly with a
+    positive margin (a log-loss then has no finite unpenalized minimizer).
+    An objective that keeps no rows in memory (dask chunks) is not checked."""
+    if getattr(objective, "Y", None) is None:
+        return False
     raw = objective.raw_prediction(theta)
     Y = objective.Y
     if Y.shape[1] == 1:
@@ -429,12 +471,16 @@ def _refuse_separable(name, objective, theta):
         true = (raw * Y).sum(axis=1)
         other = np.where(Y == 1, -np.inf, raw).max(axis=1)
         margin = true - other
-    active = objective.sample_weight > 0
-    if np.all(margin[active] > 0):
+    return bool(np.all(margin[objective.sample_weight > 0] > 0))
+
+
+def _refuse_separable(name, objective, theta, penalty_note=""):
+    """Unpenalized log-loss has no finite minimizer when the fit separates the data."""
+    if separated(objective, theta):
         raise ValueError(
-            f"{name} without penalty (C=np.inf) separates the training data "
-            "perfectly: the objective has no finite minimizer, so influence "
-            "functions are undefined. Use a finite C."
+            f"{name} without penalty (C=np.inf{penalty_note}) separates the "
+            "training data perfectly: the objective has no finite minimizer, so "
+            "influence functions are undefined. Use a finite C."
         )
 
 
@@ -451,6 +497,15 @@ class SquaredErrorAdapter(Adapter):
                 f"{self.name}(positive=True) is a constrained fit: coefficients at "
                 "the bound have no smooth influence. Use positive=False."
             )
+
+    def iterative(self, objective):
+        """LinearRegression iterates (lsqr) on sparse data only; Ridge with
+        an iterative solver, or "auto" on sparse data."""
+        sparse = not isinstance(objective.X, np.ndarray)
+        solver = getattr(self.estimator, "solver", None)
+        if solver is None or solver == "auto":
+            return sparse
+        return solver not in ("cholesky", "svd")
 
     def _n_targets(self):
         coef = np.asarray(self.estimator.coef_)

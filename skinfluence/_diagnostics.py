@@ -39,9 +39,15 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         # outputs each have their own residual); parameters: the identified ones
         n_obs = np.count_nonzero(objective.sample_weight) * objective.n_outputs
         dof = n_obs - self._n_identified(fitted)
-        if dof <= 0:
-            raise ValueError("Dispersion needs more rows with weight than parameters.")
-        phi = objective.dispersion(fitted.theta, dof)
+        if dof <= 0 and objective.loss.dispersion_kind != "fixed":
+            raise ValueError(
+                f"{type(self).__name__}: the dispersion is estimated from the "
+                f"residuals, which needs more rows with positive weight ({n_obs} "
+                f"observations) than identified parameters ({n_obs - dof}): no "
+                "residual degree of freedom is left. Use dfbeta() or "
+                "loo_params_change(), which need no dispersion."
+            )
+        phi = objective.dispersion(fitted.theta, max(dof, 1))
         if phi is None:
             raise NotImplementedError(
                 f"{type(self).__name__}: Cook's distance and DFBETAS measure a change "

@@ -52,6 +52,8 @@ from ._state import (
     InfluenceState,
     NonStationaryWarning,
     Stationarity,
+    as_targets,
+    check_finite_targets,
     row_batches,
     validate_test_X,
 )
@@ -140,6 +142,9 @@ class KernelRidgeInfluence:
     residuals : ndarray of shape (n_train, n_targets)
     stationarity : Stationarity
     """
+
+    #: rows in memory (results are arrays, not lazy dask arrays)
+    distributed = False
 
     def __init__(self, adapter, data, settings):
         self.adapter, self.data, self.settings = adapter, data, settings
@@ -234,12 +239,17 @@ class KernelRidgeInfluence:
     def test_targets(self, y_test, m):
         if y_test is None:
             raise ValueError(f"{self.name} is a regressor: the test loss needs y_test.")
-        Y = self.adapter.encode_targets(y_test)
+        y_test = as_targets(y_test)
+        try:
+            Y = self.adapter.encode_targets(y_test)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"y_test: {error}") from None
         if Y.shape != (m, self.n_targets):
             raise ValueError(
                 f"y_test has shape {np.shape(y_test)}; expected {m} rows and "
                 f"{self.n_targets} target(s)."
             )
+        check_finite_targets(Y)
         return Y
 
     def response(self, response_method):
@@ -412,6 +422,9 @@ class KernelRidgeInfluence:
         norm = np.linalg.norm(step)
         ratio = norm / typical if typical > 0 else (0.0 if norm == 0 else np.inf)
         return Stationarity(grad.ravel(), step, float(ratio))
+
+    def warn_if_separated(self, name):
+        """Squared error: no separation (see :class:`FittedInfluence`)."""
 
     def warn_if_not_stationary(self, name):
         s = self.stationarity

@@ -121,6 +121,10 @@ class Loss:
     gaussian_factor = 1.0
     inverse_link = Identity()
 
+    def invalid_targets(self, y):
+        """Mask of rows whose target is outside the loss's domain (none by default)."""
+        return np.zeros(y.shape[0], dtype=bool)
+
     def hessian_blocks(self, y, raw):
         """Per-sample Hessians ``∂²L/∂raw²``, shape (n, K, K)."""
         n, K = raw.shape
@@ -294,6 +298,21 @@ class TweedieHalfDeviance(Loss):
 
     def _mu(self, raw):
         return np.exp(raw) if self.link == "log" else raw
+
+    @property
+    def target_domain(self):
+        """The targets the deviance is defined for, in words."""
+        p = self.power
+        return "any real" if p <= 0 else "non-negative" if p < 2 else "positive"
+
+    def invalid_targets(self, y):
+        """Rows with a target the deviance is undefined for (scikit-learn's domain:
+        ``y ≥ 0`` for ``1 ≤ p < 2``, ``y > 0`` for ``p ≥ 2``)."""
+        p = self.power
+        if p <= 0:
+            return np.zeros(y.shape[0], dtype=bool)
+        bad = y < 0 if p < 2 else y <= 0
+        return bad.any(axis=1)
 
     def pearson_residuals(self, y, raw):
         mu = self._mu(raw)

@@ -207,10 +207,13 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         data.index = labels
         return self
 
-    @validated(TEST_DATA)
+    @validated({**TEST_DATA, "max_bytes": [Interval(Real, 0, None, closed="left")]})
     @labelled("influence_loss")
     def influence_loss(
-        self, X_test: MatrixLike, y_test: ArrayLike | None = None
+        self,
+        X_test: MatrixLike,
+        y_test: ArrayLike | None = None,
+        max_bytes: float = _outputs.MAX_BYTES,
     ) -> Result:
         """Influence of up-weighting each training row on each test loss.
 
@@ -219,7 +222,11 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         X_test : {array-like, sparse matrix} of shape (n_test, n_features)
         y_test : array-like of shape (n_test,) or (n_test, n_targets), default=None
             True targets. For classifiers ``None`` uses the predicted labels;
-            regressors require it.
+            regressors require it. Must be finite and in the loss's domain
+            (labels seen in training, counts ``≥ 0``, Gamma targets ``> 0``).
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_train``
+            bytes, would be larger; :meth:`top_influences` streams instead.
 
         Returns
         -------
@@ -244,6 +251,14 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         """
         fitted = self.influence_state()
         X_test, Y_test = fitted.test_data(X_test, y_test)
+        _outputs.check_result_size(
+            "influence_loss",
+            (X_test.shape[0], fitted.n_samples),
+            max_bytes,
+            "top_influences() streams over the same matrix keeping the k largest "
+            "per test row; or pass the test rows in batches.",
+            lazy=fitted.distributed,
+        )
         return fitted.influence_on(fitted.test_gradients(X_test, Y_test).T)
 
     @validated(
@@ -360,10 +375,19 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         with config_context(influence_output="pandas"):
             return self.influence_loss(X_test, y_test)
 
-    @validated({"X_test": TEST_DATA["X_test"], "response_method": RESPONSE_METHOD})
+    @validated(
+        {
+            "X_test": TEST_DATA["X_test"],
+            "response_method": RESPONSE_METHOD,
+            "max_bytes": [Interval(Real, 0, None, closed="left")],
+        }
+    )
     @labelled("influence_prediction")
     def influence_prediction(
-        self, X_test: MatrixLike, response_method: str = "auto"
+        self,
+        X_test: MatrixLike,
+        response_method: str = "auto",
+        max_bytes: float = _outputs.MAX_BYTES,
     ) -> Result:
         """Influence of up-weighting each training row on each model output.
 
@@ -372,6 +396,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         X_test : {array-like, sparse matrix} of shape (n_test, n_features)
         response_method : {"auto", "predict_proba", "decision_function", "predict"}
             ``"auto"``: ``predict_proba`` for classifiers, ``predict`` for regressors.
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_outputs ·
+            n_train`` bytes, would be larger.
 
         Returns
         -------
@@ -392,7 +419,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> model.influence_prediction(X[:2]).shape
         (2, 3, 150)
         """
-        return _outputs.influence_prediction(self, X_test, response_method)
+        return _outputs.influence_prediction(self, X_test, response_method, max_bytes)
 
     @validated({"func": [callable], "grad": [callable, None]})
     @labelled("influence_statistic")

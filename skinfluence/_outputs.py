@@ -30,8 +30,24 @@ from ._constraints import (
 if TYPE_CHECKING:  # pragma: no cover
     from ._mixin import InfluenceMixin
 
-#: default memory limit of :func:`influence_perturbation`'s result, in bytes
+#: default memory limit of a method's result, in bytes (``max_bytes``)
 MAX_BYTES = 1e9
+
+
+def check_result_size(method, shape, max_bytes, alternative, lazy=False):
+    """Refuse (``ValueError``) a float64 result of ``shape`` above ``max_bytes``,
+    naming the dimensions and a way to get the answer in pieces. A ``lazy``
+    result (a dask array over training rows on a cluster) is not refused."""
+    if lazy:
+        return
+    size = 8.0 * float(np.prod(shape, dtype=np.float64))
+    if not size <= max_bytes:
+        dims = " × ".join(str(int(n)) for n in shape)
+        raise ValueError(
+            f"{method} would return {dims} float64 values ({size / 1e9:.3g} GB), "
+            f"more than max_bytes={max_bytes:.3g}. {alternative} Or raise max_bytes "
+            "if the memory is there."
+        )
 
 
 def output_jacobian(fitted, X, response_method):
@@ -47,12 +63,21 @@ def output_jacobian(fitted, X, response_method):
 
 
 # -- 1. influence on predictions -------------------------------------------------
-def influence_prediction(estimator, X_test, response_method="auto"):
+def influence_prediction(
+    estimator, X_test, response_method="auto", max_bytes=MAX_BYTES
+):
     """``∇f(x_test)ᵀ influence_params_[i]`` for every test output; see the mixin."""
     fitted = estimator.influence_state()
     X = fitted.validate_X(X_test)
     _, _, J = output_jacobian(fitted, X, response_method)
     n_test, m, p = J.shape
+    check_result_size(
+        "influence_prediction",
+        (n_test, m, fitted.n_samples),
+        max_bytes,
+        "Pass the test rows in batches (e.g. sklearn.utils.gen_batches).",
+        lazy=fitted.distributed,
+    )
     out = fitted.influence_on(J.reshape(n_test * m, p).T).reshape(n_test, m, -1)
     return out[:, 0, :] if m == 1 else out
 
@@ -292,14 +317,12 @@ def influence_perturbation(estimator, X_test, y_test=None, max_bytes=MAX_BYTES):
         )
     X, Y = fitted.test_data(X_test, y_test)
     n_test, n_train, d = X.shape[0], objective.n_samples, objective.n_features
-    size = 8.0 * n_test * n_train * d
-    if size > max_bytes:
-        raise ValueError(
-            f"influence_perturbation would return n_test × n_train × n_features = "
-            f"{n_test} × {n_train} × {d} float64 values ({size / 1e9:.3g} GB), "
-            f"more than max_bytes={max_bytes:.3g}. Pass fewer test rows, or raise "
-            "max_bytes if the memory is there."
-        )
+    check_result_size(
+        "influence_perturbation (n_test × n_train × n_features)",
+        (n_test, n_train, d),
+        max_bytes,
+        "Pass fewer test rows at a time.",
+    )
     A = fitted.solve(fitted.test_gradients(X, Y).T)  # H⁻¹ ∇L(z_test_j), (p, n_test)
     out = np.empty((n_test, n_train, d))
     for j in range(n_test):

@@ -26,17 +26,21 @@ from __future__ import annotations
 
 import copy
 import warnings
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.base import clone
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._config import get_config
 from ._constraints import TEST_DATA, MatrixLike, Result, validated
 from ._frames import labelled
+from ._outputs import MAX_BYTES, check_result_size
 from ._progress import progress
-from ._state import InfluenceState, row_batches
+from ._state import InfluenceState, NonStationaryWarning, row_batches
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Self
@@ -71,7 +75,18 @@ def newton_steps(fitted, J, D, rho, delta):
     degenerate = sv[:, -1] <= 1e-10 * np.maximum(sv[:, 0], 1.0)
     M[degenerate] = np.eye(k)
     Dt = np.einsum("ikl,il->ik", D, t)
-    z = Dt / M[:, :, 0] if k == 1 else np.linalg.solve(M, Dt[..., None])[..., 0]
+    if k == 1:
+        z = Dt / M[:, :, 0]
+    else:
+        try:
+            z = np.linalg.solve(M, Dt[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # a singular M the threshold missed
+            z = np.zeros_like(Dt)
+            for i in range(b):
+                try:
+                    z[i] = np.linalg.solve(M[i], Dt[i])
+                except np.linalg.LinAlgError:
+                    degenerate[i] = True
     u = rho - z
     step = np.einsum("ikp,ik->ip", Y, u)
     step -= c
@@ -107,8 +122,10 @@ def group_newton_step(fitted, idx):
         raise ValueError(
             "Removing these rows leaves the objective without curvature along a "
             "direction its gradient points in (a row with leverage 1, e.g. the "
-            "only row in the curved part of its loss): one Newton step does not "
-            "exist. Use method='exact' or method='influence'."
+            "only row in the curved part of its loss, or more parameters than "
+            "rows): the model without them is not identified, so one Newton step "
+            "does not exist. Use method='exact' (a refit returns whichever "
+            "solution its solver picks) or method='influence'."
         )
     return step[0]
 
@@ -123,8 +140,9 @@ class LeaveOneOut:
     ``quadratic`` (n,): ``Δ_iᵀ A Δ_i`` of those changes.
     """
 
-    def __init__(self, output_leverage, changes, quadratic):
+    def __init__(self, output_leverage, changes, quadratic, notes=()):
         self.output_leverage = output_leverage
+        self.notes = tuple(notes)  # warnings repeated on every use (NaN rows)
         self.leverage = output_leverage.sum(axis=1)
         self.changes, self.quadratic = changes, quadratic
 
@@ -161,18 +179,27 @@ def leave_one_out(fitted):
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
         bar.update(batch.stop - batch.start)
     bar.close()
+    alone = sole_rows_of_class(fitted)
+    notes = []
+    if alone.any():
+        notes.append(
+            f"Rows {np.flatnonzero(alone).tolist()[:10]} are the only training rows "
+            "with positive weight of their class: without one of them the model "
+            "has no finite minimizer for that class, so its leave-one-out change, "
+            "DFBETA(S) and Cook's distance are NaN."
+        )
+        changes[alone] = np.nan
+        degenerate &= ~alone
     if degenerate.any():
-        warnings.warn(
+        notes.append(
             f"Rows {np.flatnonzero(degenerate).tolist()[:10]} have no leave-one-out "
             "Newton step: without any of them the objective has no curvature along "
             "a direction its gradient points in (leverage 1). Their changes, "
             "DFBETA(S) and Cook's distances are NaN; refit without them "
-            "(remove_effect(i, method='exact')) to see their effect.",
-            UserWarning,
-            stacklevel=4,
+            "(remove_effect(i, method='exact')) to see their effect."
         )
-    quad[degenerate] = np.nan
-    return LeaveOneOut(leverage, changes, quad)
+    quad[degenerate | alone] = np.nan
+    return LeaveOneOut(leverage, changes, quad, notes)
 
 
 class RemovalMixin:
@@ -235,10 +262,12 @@ class RemovalMixin:
         fitted = self.influence_state()
         idx = check_indices(indices, fitted.data)
         keep = np.setdiff1d(np.arange(fitted.n_samples), idx)
+        check_remaining(fitted, keep)
         if method == "exact":
             return self._exact_refit(fitted, keep)
         if method == "influence":
             objective = fitted.objective
+            check_identified(fitted, idx)
             G = objective.influence_gradients(fitted.theta, idx)
             summed = np.asarray(G.T @ objective.sample_weight[idx]).ravel()
             new_theta = fitted.theta + fitted.solve(summed) / objective.weight_sum
@@ -277,13 +306,19 @@ class RemovalMixin:
         new.set_params(**tight)
         data = fitted.data.subset(keep)
         kw = {} if data.sample_weight is None else {"sample_weight": data.sample_weight}
-        with progress(
-            1, f"refit without {fitted.n_samples - keep.size} rows", unit="refit"
-        ) as bar:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            progress(
+                1, f"refit without {fitted.n_samples - keep.size} rows", unit="refit"
+            ) as bar,
+        ):
+            warnings.simplefilter("always", ConvergenceWarning)
             new.fit(data.X, data.y, **kw)
             bar.update()
         new._influence_state.data.index = data.index
-        return new.set_params(**{k: params[k] for k in tight})
+        new.set_params(**{k: params[k] for k in tight})
+        _check_refit(new, fitted.n_samples - keep.size, caught)
+        return new
 
     def newton_update(self) -> Self:
         """A copy of this estimator moved by one Newton step on its full objective.
@@ -352,13 +387,20 @@ class RemovalMixin:
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
         return fitted.loo().changes.copy()
 
-    @validated({**TEST_DATA, "method": [StrOptions({"newton", "influence"})]})
+    @validated(
+        {
+            **TEST_DATA,
+            "method": [StrOptions({"newton", "influence"})],
+            "max_bytes": [Interval(Real, 0, None, closed="left")],
+        }
+    )
     @labelled("loo_loss_change")
     def loo_loss_change(
         self,
         X_test: MatrixLike,
         y_test: ArrayLike | None = None,
         method: str = "newton",
+        max_bytes: float = MAX_BYTES,
     ) -> Result:
         """Change of each test loss when each training row is left out.
 
@@ -372,6 +414,9 @@ class RemovalMixin:
             parameter change, from ``θ̂``). ``"newton"``: the test loss evaluated
             exactly at ``θ* + Δ_i`` minus its value at ``θ* = θ̂ + newton_step_``,
             with ``Δ_i`` from :meth:`loo_params_change`.
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_train``
+            bytes, would be larger.
 
         Returns
         -------
@@ -389,16 +434,129 @@ class RemovalMixin:
         """
         fitted = self.influence_state()
         if method == "influence":
-            return -self.influence_loss(X_test, y_test) * fitted.removal_shares()
+            influence = self.influence_loss(X_test, y_test, max_bytes=max_bytes)
+            return -influence * fitted.removal_shares()
         if method != "newton":
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
         objective = fitted.objective
         X_test, Y_test = fitted.test_data(X_test, y_test)
+        check_result_size(
+            "loo_loss_change",
+            (X_test.shape[0], fitted.n_samples),
+            max_bytes,
+            "Pass the test rows in batches.",
+            lazy=fitted.distributed,
+        )
         changes = fitted.loo().changes  # (n_train, n_params)
         center = fitted.theta + fitted.stationarity.newton_step
         base = objective.loss_values(center, X_test, Y_test)
         values = objective.loss_values_at((center + changes).T, X_test, Y_test)
         return values - base[:, None]
+
+
+def sole_rows_of_class(fitted):
+    """Rows whose removal leaves their class without positive weight (not
+    checked on one chunk of a dask fit: class counts are global)."""
+    s = fitted.objective.sample_weight
+    alone = np.zeros(s.shape[0], dtype=bool)
+    data, adapter = getattr(fitted, "data", None), getattr(fitted, "adapter", None)
+    if data is None or adapter is None:
+        return alone
+    y = np.asarray(data.y)
+    if not is_classifier(adapter.estimator) or y.ndim != 1:
+        return alone
+    labels, inverse, counts = np.unique(
+        y[s > 0], return_inverse=True, return_counts=True
+    )
+    single = labels[counts == 1]
+    alone[s > 0] = np.isin(y[s > 0], single)
+    return alone
+
+
+def _check_refit(new, n_removed, caught):
+    """Warn (ours) when an exact refit stopped short of its minimum: scikit-learn
+    said so, or its Newton step is large against one row's effect."""
+    unconverged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if w not in unconverged:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    ratio = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ratio = new.influence_state().stationarity.ratio
+        except (ValueError, NotImplementedError):
+            pass  # influence is refused on the refit: no step to measure
+    limit = get_config()["stationarity_threshold"]
+    if unconverged or (ratio is not None and ratio > limit):
+        measured = (
+            ""
+            if ratio is None
+            else (
+                f" its Newton step to the minimum is {ratio:.3g} times the typical "
+                "effect of removing one row;"
+            )
+        )
+        warnings.warn(
+            f"The exact refit of {type(new).__name__} without the {n_removed} "
+            f"removed row(s) did not converge:{measured} its parameters are short "
+            "of the minimum. Compare with method='newton', or refit by hand "
+            "with a larger max_iter.",
+            NonStationaryWarning,
+            stacklevel=4,
+        )
+
+
+def check_identified(fitted, idx, limit=4096):
+    """Refuse a first-order removal of a row with leverage 1: the model without
+    it is not identified (its first-order change is 0 for an interpolated row,
+    while a refit picks some other solution). Checked for up to ``limit``
+    removed rows (one solve per row and output)."""
+    if idx.size * fitted.objective.n_outputs > limit:
+        return
+    J, D, _ = _row_pieces(fitted, idx)
+    b, k, p = J.shape
+    Y = fitted.solve(J.reshape(b * k, p).T).T.reshape(b, k, p)
+    Y /= fitted.objective.weight_sum
+    M = np.eye(k) - D @ np.einsum("ikp,ilp->ikl", J, Y)  # I − D_i J_i A⁺ J_iᵀ
+    sv = np.linalg.svd(M, compute_uv=False)
+    bad = idx[sv[:, -1] <= 1e-8 * np.maximum(sv[:, 0], 1.0)]
+    if bad.size:
+        raise ValueError(
+            f"Rows {bad.tolist()[:10]} of {fitted.adapter.name} have leverage 1 "
+            "(the fit passes exactly through them and no other row pins that "
+            "direction, e.g. more parameters than rows): the model without them "
+            "is not identified by the data, so no removal can be predicted. "
+            "Use method='exact' to see which solution a refit returns."
+        )
+
+
+def check_remaining(fitted, keep):
+    """Refuse a removal after which the model cannot be refitted as it is: no
+    row with positive weight left, or a class with none (its coefficients
+    would have no finite minimizer, and a refit would drop it from ``classes_``)."""
+    s = fitted.objective.sample_weight[keep]
+    name = fitted.adapter.name
+    if not np.any(s > 0):
+        raise ValueError(
+            f"Removing these rows leaves {name} no training row with positive "
+            "weight: there is nothing to refit. Remove fewer rows."
+        )
+    estimator = fitted.adapter.estimator
+    y = np.asarray(fitted.data.y)
+    if not is_classifier(estimator) or y.ndim != 1:
+        return
+    present = np.unique(y[keep][s > 0])
+    missing = np.setdiff1d(estimator.classes_, present)
+    if missing.size:
+        raise ValueError(
+            f"Removing these rows leaves class(es) {missing.tolist()} of {name} "
+            "without any training row with positive weight: the objective on the "
+            "remaining rows has no finite minimizer for that class (its scores "
+            "run off to -inf), and a refit would not know the class (a different "
+            "classes_). No method can predict that model; remove fewer rows of "
+            "the class."
+        )
 
 
 def check_indices(indices, data):

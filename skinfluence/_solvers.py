@@ -67,8 +67,10 @@ class DenseHessianSolver:
             warnings.warn(
                 f"The Hessian is singular (numerical rank {self.rank} of "
                 f"{p - V.shape[1]} identifiable directions): influences are the "
-                "minimum-norm solutions; parameters along the flat directions are "
-                "not identified, predictions are.",
+                "minimum-norm solutions. Parameters along the flat directions are "
+                "not identified; neither are predictions at points outside the "
+                "span of the training rows (e.g. with more features than rows), "
+                "only at points inside it.",
                 SingularHessianWarning,
                 stacklevel=3,
             )

@@ -46,7 +46,7 @@ def _split(loader, n_train, seed=0):
 def _loo_correlation(
     model, X, y, x_test, y_test, support_only=False, every=1, reference=None
 ):
-    """Pearson and Spearman of -influence_loss/n against refit changes of the
+    """Pearson and Spearman of loo_loss_change(method="influence") against refit changes of the
     test point's own loss (the objective's per-sample term, unweighted).
     ``support_only``: Spearman over rows with a nonzero training gradient only
     (for hinge-type losses the others are exact ties at zero). ``every``: refit
@@ -62,7 +62,7 @@ def _loo_correlation(
         return objective.loss_values(t, x_test, Y_test)[0]
 
     idx = np.arange(0, len(y), every)
-    predicted = -model.influence_loss(x_test, y_test)[0][idx] / len(y)
+    predicted = model.loo_loss_change(x_test, y_test, method="influence")[0][idx]
     refits = loo_refit(model if reference is None else reference, X, y, indices=idx)
     actual = np.array([loss(t) - loss(theta) for t in refits])
     rows = np.ones(len(idx), bool)

@@ -90,7 +90,8 @@ def test_sign_convention_matches_refit_without_the_most_harmful_row(cancer):
 
 def test_remove_effect_returns_new_model_and_group_effects_add(cancer):
     X, y, Xt, _ = cancer
-    model = _tight().fit(X, y)
+    w = np.random.default_rng(0).uniform(0.2, 5.0, size=len(y))  # shares s_i/S, not 1/n
+    model = _tight().fit(X, y, sample_weight=w)
     coef, intercept = model.coef_.copy(), model.intercept_.copy()
     one = model.remove_effect(5)
     group = model.remove_effect([5, 17, 40])
@@ -99,7 +100,10 @@ def test_remove_effect_returns_new_model_and_group_effects_add(cancer):
     np.testing.assert_array_equal(model.intercept_, intercept)
     n = len(y)
     theta = np.r_[coef.ravel(), intercept]
-    expected = theta - model.influence_params_[[5, 17, 40]].sum(axis=0) / n
+    rows = [5, 17, 40]
+    expected = theta - (w[rows, None] / w.sum() * model.influence_params_[rows]).sum(
+        axis=0
+    )
     np.testing.assert_allclose(
         np.r_[group.coef_.ravel(), group.intercept_], expected, atol=1e-12
     )

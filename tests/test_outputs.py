@@ -182,9 +182,13 @@ def test_influence_statistic_of_ready_functions_matches_refits(case):
         influence = model.influence_statistic(gap)
         scale = np.abs(influence).max()
         method = methods[0]
+        # the documented column, not read from the object under test: the
+        # positive class classes_[1] of a binary predict_proba, else the only one
+        column = output if output is not None else int(method == "predict_proba")
+        assert gap.output == column
 
         def measure(m):
-            values = getattr(m, method)(Xt).reshape(len(Xt), -1)[:, gap.output]
+            values = getattr(m, method)(Xt).reshape(len(Xt), -1)[:, column]
             return values[:2].mean() - values[2:].mean()
 
         assert gap.value_ == pytest.approx(measure(model), rel=1e-12, abs=1e-12)
