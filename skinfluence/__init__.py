@@ -8,9 +8,11 @@ from ._attach import attach
 from ._config import config_context, get_config, set_config
 from ._estimators import (
     InfluenceElasticNet,
+    InfluenceElasticNetCV,
     InfluenceGammaRegressor,
     InfluenceHuberRegressor,
     InfluenceLasso,
+    InfluenceLassoCV,
     InfluenceLinearRegression,
     InfluenceLinearSVC,
     InfluenceLinearSVR,
@@ -41,10 +43,12 @@ __version__ = "0.1.0"
 __all__ = [
     "CGWarning",
     "InfluenceElasticNet",
+    "InfluenceElasticNetCV",
     "InfluenceGammaRegressor",
     "InfluenceHuberRegressor",
     "InfluenceIndexDisplay",
     "InfluenceLasso",
+    "InfluenceLassoCV",
     "InfluenceLinearRegression",
     "InfluenceLinearSVC",
     "InfluenceLinearSVR",

@@ -18,9 +18,11 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.linear_model import (
     ElasticNet,
+    ElasticNetCV,
     GammaRegressor,
     HuberRegressor,
     Lasso,
+    LassoCV,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -783,14 +785,26 @@ class ElasticNetAdapter(Adapter):
     def loss(self):
         return HalfSquaredError()
 
+    def _alpha_l1_ratio(self):
+        return self.estimator.alpha, self.estimator.l1_ratio
+
     def penalty(self, s, n_rows):
         est = self.estimator
-        S, rho, n_b = s.sum(), est.l1_ratio, _n_intercepts(est)
+        (alpha, rho), S, n_b = self._alpha_l1_ratio(), s.sum(), _n_intercepts(est)
         return Penalty(
-            _l2_on_coef(est.coef_.size, S * est.alpha * (1.0 - rho), n_b),
-            _l2_on_coef(est.coef_.size, S * est.alpha * rho, n_b),
+            _l2_on_coef(est.coef_.size, S * alpha * (1.0 - rho), n_b),
+            _l2_on_coef(est.coef_.size, S * alpha * rho, n_b),
             scaling="weight_sum",
         )
+
+
+class ElasticNetCVAdapter(ElasticNetAdapter):
+    """LassoCV and ElasticNetCV: the final refit at the selected ``alpha_`` (and
+    ``l1_ratio_``; LassoCV's is 1), held fixed."""
+
+    def _alpha_l1_ratio(self):
+        est = self.estimator
+        return float(est.alpha_), float(getattr(est, "l1_ratio_", 1.0))
 
 
 # -- the one table ----------------------------------------------------------------------
@@ -828,6 +842,8 @@ REGISTRY = (
     Entry(HuberRegressor, HuberAdapter, "InfluenceHuberRegressor"),
     Entry(Lasso, ElasticNetAdapter, "InfluenceLasso"),
     Entry(ElasticNet, ElasticNetAdapter, "InfluenceElasticNet"),
+    Entry(LassoCV, ElasticNetCVAdapter, "InfluenceLassoCV"),
+    Entry(ElasticNetCV, ElasticNetCVAdapter, "InfluenceElasticNetCV"),
 )
 _BY_CLASS = {entry.estimator: entry for entry in REGISTRY}
 

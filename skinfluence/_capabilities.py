@@ -66,6 +66,18 @@ CONFIGURATIONS = (
     ("HuberRegressor", "InfluenceHuberRegressor", {"alpha": 1e-3}, "regression"),
     ("Lasso", "InfluenceLasso", {"alpha": 0.05}, "regression"),
     ("ElasticNet", "InfluenceElasticNet", {"alpha": 0.05}, "regression"),
+    (
+        "LassoCV",
+        "InfluenceLassoCV",
+        {"alphas": [0.2, 0.3, 0.5], "cv": 3},
+        "regression",
+    ),
+    (
+        "ElasticNetCV",
+        "InfluenceElasticNetCV",
+        {"l1_ratio": [0.8, 0.95], "alphas": [0.25, 0.4], "cv": 3},
+        "regression",
+    ),
 )
 
 #: every public influence method, called on a fitted model with test data

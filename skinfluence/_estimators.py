@@ -4,9 +4,11 @@ from numbers import Real
 
 from sklearn.linear_model import (
     ElasticNet,
+    ElasticNetCV,
     GammaRegressor,
     HuberRegressor,
     Lasso,
+    LassoCV,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -513,6 +515,45 @@ class InfluenceElasticNet(InfluenceMixin, ElasticNet):
     >>> from skinfluence import InfluenceElasticNet
     >>> X, y = load_diabetes(return_X_y=True)
     >>> model = InfluenceElasticNet(alpha=0.01, l1_ratio=0.5, tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceLassoCV(InfluenceMixin, LassoCV):
+    """:class:`~sklearn.linear_model.LassoCV` with influence functions on the active set.
+
+    Influences are those of the final refit, ``Lasso(alpha=alpha_)``, as for
+    :class:`InfluenceLasso`; the selected ``alpha_`` is held fixed (a row's
+    effect on the cross-validated choice is not included).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceLassoCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceLassoCV(alphas=[0.1, 0.5, 1.0], tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceElasticNetCV(InfluenceMixin, ElasticNetCV):
+    """:class:`~sklearn.linear_model.ElasticNetCV` with influence functions on the active set.
+
+    Influences are those of the final refit,
+    ``ElasticNet(alpha=alpha_, l1_ratio=l1_ratio_)``, as for
+    :class:`InfluenceElasticNet`; the selected ``alpha_`` and ``l1_ratio_`` are
+    held fixed.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceElasticNetCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceElasticNetCV(
+    ...     l1_ratio=[0.5, 0.9], alphas=[0.01, 0.1], tol=1e-12
+    ... ).fit(X, y)
     >>> model.influence_params_.shape
     (442, 11)
     """

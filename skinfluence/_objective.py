@@ -51,6 +51,7 @@ class Objective:
     feature_perturbation = False
     #: coordinates held at zero (an L1 active set's inactive coefficients)
     n_frozen = 0
+    frozen = np.zeros(0, dtype=int)
 
     def influence_gradients(self, theta, rows=None):
         """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``: ``∇L_i`` plus the penalty's
@@ -409,6 +410,7 @@ class ActiveSetObjective(Objective):
         self.columns = np.asarray(columns)
         self.n_params = n_params
         self.n_frozen = n_params - self.keep.size
+        self.frozen = np.setdiff1d(np.arange(n_params), self.keep)
         self.n_features = n_params - inner.n_params + inner.n_features
         self.loss = inner.loss
         self.n_outputs = inner.n_outputs

@@ -427,13 +427,16 @@ def objective_of(est, X, y, s):
                 raise NotImplementedError("identity link")
         loss = {1.0: "poisson", 2.0: "gamma"}.get(power, "tweedie")
         return Smooth(loss, X, y, s, fi, lam=S * est.alpha, power=power)
-    if name in ("Lasso", "ElasticNet"):
-        rho = est.l1_ratio
+    if name in ("Lasso", "ElasticNet", "LassoCV", "ElasticNetCV"):
+        if name.endswith("CV"):  # the selection, held fixed
+            alpha, rho = est.alpha_, getattr(est, "l1_ratio_", 1.0)
+        else:
+            alpha, rho = est.alpha, est.l1_ratio
         coef = np.ravel(est.coef_)
         return Smooth(
             "half_squared", X, y, s, fi,
-            lam=S * est.alpha * (1.0 - rho),
-            tau=S * est.alpha * rho,
+            lam=S * alpha * (1.0 - rho),
+            tau=S * alpha * rho,
             sign=np.sign(coef),
             active=_active(est),
         )  # fmt: skip
@@ -639,7 +642,7 @@ def sample_loss(est, X, y):
         return -np.log(P[np.arange(len(y)), np.searchsorted(est.classes_, y)])
     if name in ("LinearRegression", "Ridge", "RidgeCV"):
         return (y - est.predict(X)) ** 2
-    if name in ("Lasso", "ElasticNet", "SGDRegressor"):
+    if name in ("Lasso", "ElasticNet", "SGDRegressor", "LassoCV", "ElasticNetCV"):
         return 0.5 * (y - est.predict(X)) ** 2
     if name in ("PoissonRegressor", "GammaRegressor", "TweedieRegressor"):
         power = {"PoissonRegressor": 1, "GammaRegressor": 2}.get(name)

@@ -88,6 +88,7 @@ from oracles import (
 )
 from sklearn.base import clone
 from sklearn.linear_model import (
+    ElasticNet,
     LinearRegression,
     LogisticRegression,
     Ridge,
@@ -151,6 +152,8 @@ HAS_RESPONSE = {
     "HuberRegressor": ("predict",),
     "Lasso": ("predict",),
     "ElasticNet": ("predict",),
+    "LassoCV": ("predict",),
+    "ElasticNetCV": ("predict",),
 }
 
 #: Cook's distance and DFBETAS divide by the dispersion of a likelihood: refused
@@ -259,6 +262,10 @@ def _tight_estimator(template, n):
         return clone(template).set_params(**newton)
     if name in ("Lasso", "ElasticNet"):
         return clone(template).set_params(tol=1e-14, max_iter=100_000)
+    if name in ("LassoCV", "ElasticNetCV"):  # alpha_ (and l1_ratio_) held fixed
+        rho = getattr(template, "l1_ratio_", 1.0)
+        tight = dict(tol=1e-14, max_iter=100_000, fit_intercept=p["fit_intercept"])
+        return ElasticNet(alpha=template.alpha_, l1_ratio=rho, **tight)
     if (
         name in ("HuberRegressor", "LinearSVC", "LinearSVR")
         and p.get("loss") != "hinge"
@@ -815,7 +822,7 @@ def test_sample_loss_is_scikit_learns(label):
         assert loss.mean() == pytest.approx(
             metrics.mean_squared_error(y, est.predict(X)), rel=1e-12
         )
-    elif name in ("Lasso", "ElasticNet", "SGDRegressor"):
+    elif name in ("Lasso", "ElasticNet", "SGDRegressor", "LassoCV", "ElasticNetCV"):
         expected = metrics.mean_squared_error(y, est.predict(X)) / 2
         assert loss.mean() == pytest.approx(expected, rel=1e-12)
     elif name.startswith("RidgeClassifier"):

@@ -19,6 +19,8 @@ FAST = {
     "InfluenceGammaRegressor": dict(max_iter=5),
     "InfluenceTweedieRegressor": dict(max_iter=5),
     "InfluenceHuberRegressor": dict(max_iter=5),
+    "InfluenceLassoCV": dict(max_iter=5, cv=3),
+    "InfluenceElasticNetCV": dict(max_iter=5, cv=3),
 }
 READY = [
     getattr(skinfluence, name)(**FAST.get(name, {}))
