@@ -1,6 +1,7 @@
 """InfluenceMixin: influence functions on a fitted linear estimator."""
 
 import inspect
+import warnings
 
 import numpy as np
 from sklearn.utils import Bunch, gen_batches
@@ -12,6 +13,9 @@ from ._removal import RemovalMixin
 from ._state import InfluenceState, NonStationaryWarning, TrainingData, row_batches
 
 __all__ = ["InfluenceMixin", "NonStationaryWarning"]
+
+#: fitted attributes computed on first access (not at fit time)
+COMPUTED_ATTRIBUTES = ("gradient_norm_", "newton_step_", "influence_params_")
 
 
 class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
@@ -36,6 +40,13 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
     - removing row ``i`` moves ``θ̂`` by about ``-(s_i/S) influence_params_[i]``;
     - ``influence_loss(X_test, y_test)[j, i] = ∇L(z_test_j, θ̂)ᵀ influence_params_[i]``:
       positive means up-weighting row ``i`` raises test loss ``j``.
+
+    Displaying or printing a fitted model computes nothing: scikit-learn's
+    HTML representation (and any tool that enumerates attributes with
+    :func:`dir`, such as notebook variable explorers) reads every attribute
+    ending in ``_``, so ``dir()`` lists ``influence_params_``,
+    ``gradient_norm_`` and ``newton_step_`` only once they have been computed
+    for the current parameters and settings. Accessing them computes them.
 
     See :doc:`/developers` for the architecture.
     """
@@ -70,6 +81,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
                 "use skinfluence.attach on a model fitted with scikit-learn)."
             )
         return state.resolve(self)
+
+    def __dir__(self):
+        return visible_attributes(self, uncomputed_attributes(self))
 
     # -- public API ----------------------------------------------------------------
     @property
@@ -361,6 +375,31 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         (3, 442, 10)
         """
         return _outputs.influence_perturbation(self, X_test, y_test, max_bytes)
+
+
+def uncomputed_attributes(estimator):
+    """The names of :data:`COMPUTED_ATTRIBUTES` that accessing would compute now.
+
+    Never computes, warns or raises: what scikit-learn's display (which calls
+    :func:`inspect.getmembers`, hence ``dir``) may be shown.
+    """
+    state = vars(estimator).get("_influence_state")
+    fitted = None if state is None else state.current(estimator)
+    if fitted is None:
+        return set(COMPUTED_ATTRIBUTES)
+    return set() if fitted.has_influence_params() else {"influence_params_"}
+
+
+def visible_attributes(obj, hidden):
+    """``dir(obj)`` without ``hidden``, as scikit-learn's ``BaseEstimator.__dir__``
+    filters it (names ``hasattr`` finds), without evaluating the hidden names."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        return sorted(
+            name
+            for name in object.__dir__(obj)
+            if name not in hidden and hasattr(obj, name)
+        )
 
 
 def _fit_and_keep(estimator, owner, X, y, args, kwargs):

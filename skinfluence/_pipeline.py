@@ -4,6 +4,8 @@ import copy
 
 from sklearn.pipeline import Pipeline
 
+from ._mixin import COMPUTED_ATTRIBUTES, uncomputed_attributes, visible_attributes
+
 # methods of the final influence estimator whose first argument is test data
 _ON_TEST_DATA = (
     "influence_loss",
@@ -53,6 +55,15 @@ class InfluencePipeline(Pipeline):
     >>> pipe.influence_loss(X[300:302], y[300:302]).shape
     (2, 300)
     """
+
+    def __dir__(self):
+        last = self.steps[-1][1] if self.steps else None
+        hidden = (
+            uncomputed_attributes(last)
+            if hasattr(last, "influence_state")
+            else set(COMPUTED_ATTRIBUTES)
+        )
+        return visible_attributes(self, hidden)
 
     def _transform_test(self, X_test):
         return self[:-1].transform(X_test) if len(self.steps) > 1 else X_test

@@ -204,6 +204,10 @@ class FittedInfluence:
             self._loo = leave_one_out(self)
         return self._loo
 
+    def has_influence_params(self):
+        """Whether :meth:`influence_params` is already computed."""
+        return self._influence_params is not None
+
     def clear_results(self):
         """Forget memoized results, keep the factored Hessian (for benchmarks)."""
         self._influence_params = self._loo = None
@@ -249,16 +253,32 @@ class InfluenceState:
         self._key = None
 
     def resolve(self, estimator):
-        settings = get_config()
-        theta = adapter_for(estimator).theta()
-        params = repr(sorted(estimator.get_params(deep=False).items()))
-        key = (tuple(sorted(settings.items())), params, theta.tobytes())
+        key = self._key_of(estimator)
         if self._key != key:
             self._fitted = None
-            fitted = FittedInfluence(estimator, self.data, settings)
+            fitted = FittedInfluence(estimator, self.data, get_config())
             fitted.warn_if_not_stationary(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
         return self._fitted
+
+    def current(self, estimator):
+        """The :class:`FittedInfluence` if already built for the estimator's
+        current parameters and settings, else ``None``: computes nothing, warns
+        nothing, never raises (what displays may ask)."""
+        if self._fitted is None:
+            return None
+        try:
+            key = self._key_of(estimator)
+        except Exception:  # a display must never fail; nothing current then
+            return None
+        return self._fitted if key == self._key else None
+
+    @staticmethod
+    def _key_of(estimator):
+        settings = get_config()
+        theta = adapter_for(estimator).theta()
+        params = repr(sorted(estimator.get_params(deep=False).items()))
+        return (tuple(sorted(settings.items())), params, theta.tobytes())
 
     def clear(self):
         """Forget the built state (it is rebuilt on next use)."""

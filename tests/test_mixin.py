@@ -460,3 +460,99 @@ def test_metadata_routing_sees_sample_weight():
     with sklearn_config(enable_metadata_routing=True):
         model = InfluenceRidge().set_fit_request(sample_weight=True)
         assert model.get_metadata_routing().fit.requests["sample_weight"] is True
+
+
+# -- displaying a fitted model computes nothing --------------------------------------
+@pytest.fixture
+def builds(monkeypatch):
+    """Counts how many times an influence state is built (Hessian factored)."""
+    import skinfluence._state as state
+
+    count = []
+    original = state.FittedInfluence.__init__
+
+    def counting(self, *args, **kwargs):
+        count.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(state.FittedInfluence, "__init__", counting)
+    return count
+
+
+def _display_everything(obj):
+    """What a notebook and its variable explorer do with a result."""
+    repr(obj), str(obj), dir(obj)
+    obj._repr_html_()
+    obj._repr_mimebundle_()
+    inspect.getmembers(obj)
+
+
+def test_displaying_a_large_model_computes_no_influence(builds):
+    # influence_params_ costs a (p x p) factorization and a (p, n) solve; the
+    # display must not pay it (the brief's 20000 x 1500 Ridge: 4.1 s fit, 0.012 s
+    # display, 13.6 s influence_params_ on 2 shared cores)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 200))
+    model = InfluenceRidge().fit(X, X[:, 0] + rng.normal(size=1500))
+    _display_everything(model)
+    assert builds == []
+    assert "influence_params_" not in dir(model)
+    model.influence_params_  # a user's access computes it, once
+    assert len(builds) == 1
+    # once computed, it is shown like any fitted attribute, without recomputing
+    assert "influence_params_" in model._repr_html_()
+    assert {"gradient_norm_", "newton_step_", "influence_params_"} <= set(dir(model))
+    assert len(builds) == 1
+    model.set_params(alpha=2.0)  # stale: hidden again, nothing rebuilt by display
+    _display_everything(model)
+    assert "influence_params_" not in dir(model) and len(builds) == 1
+
+
+def test_displaying_an_underconverged_model_does_not_warn(cancer, builds):
+    X, y, _, _ = cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loose = InfluenceLogisticRegression(max_iter=5).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _display_everything(loose)
+        _display_everything(make_pipeline(StandardScaler(), loose))
+    assert builds == []
+    with pytest.warns(NonStationaryWarning):  # it is under-converged
+        loose.gradient_norm_
+
+
+def test_displaying_a_refused_configuration_does_not_fail(cancer, builds):
+    X, _, _, _ = cancer
+    y = np.digitize(X[:, 0], np.quantile(X[:, 0], [1 / 3, 2 / 3]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = InfluenceLogisticRegression(l1_ratio=1.0, solver="saga", max_iter=20)
+        model.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _display_everything(model)
+        html = model._repr_html_()
+    assert "InfluenceLogisticRegression" in html and "coef_" in html
+    with pytest.raises(NotImplementedError):  # refused when asked for
+        model.influence_params_
+
+
+def test_displaying_pipelines_and_searches_computes_nothing(cancer, builds):
+    from skinfluence import InfluencePipeline, attach
+
+    X, y, _, _ = cancer
+    pipe = InfluencePipeline(
+        [("scale", StandardScaler()), ("model", InfluenceLogisticRegression())]
+    ).fit(X, y)
+    search = GridSearchCV(pipe, {"model__C": [0.1, 1.0]}, cv=2).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for obj in (pipe, search, search.best_estimator_):
+            _display_everything(obj)
+    assert builds == []
+    tight = LogisticRegression(solver="newton-cholesky", tol=1e-12)
+    attached = attach(tight.fit(X, y), X, y)  # checks stationarity
+    assert len(builds) == 1
+    _display_everything(attached)
+    assert len(builds) == 1
