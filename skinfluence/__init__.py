@@ -7,6 +7,8 @@ ICML 2017, in closed form and matched to each estimator's training objective.
 from ._attach import attach
 from ._config import config_context, get_config, set_config
 from ._estimators import (
+    InfluenceARDRegression,
+    InfluenceBayesianRidge,
     InfluenceElasticNet,
     InfluenceElasticNetCV,
     InfluenceGammaRegressor,
@@ -42,6 +44,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CGWarning",
+    "InfluenceARDRegression",
+    "InfluenceBayesianRidge",
     "InfluenceElasticNet",
     "InfluenceElasticNetCV",
     "InfluenceGammaRegressor",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import report_accuracy
 from scipy.stats import pearsonr, spearmanr
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -229,6 +229,32 @@ def _l1_logistic():
     return model, X, y, *_hardest(model, Xt, yt), dict(every=4)
 
 
+def _multinomial_l1_logistic():
+    X, Xt, y, yt = _split(load_wine, 120)
+    model = InfluenceLogisticRegression(
+        C=0.5, l1_ratio=0.7, solver="saga", tol=1e-10, max_iter=100_000
+    ).fit(X, y)
+    proba = model.predict_proba(Xt)
+    j = int(np.argmax(-np.log(proba[np.arange(len(yt)), yt])))  # hardest
+    return model, X, y, Xt[j : j + 1], yt[j : j + 1], dict(every=3)
+
+
+def _cv_l1_logistic():
+    X, Xt, y, yt = _split(load_wine, 120)
+    saga = dict(solver="saga", tol=1e-10, max_iter=100_000)
+    model = InfluenceLogisticRegressionCV(
+        Cs=[0.2, 1.0], l1_ratios=(0.5, 1.0), cv=3, scoring="neg_log_loss",
+        use_legacy_attributes=False, **saga,
+    ).fit(X, y)  # fmt: skip
+    reference = InfluenceLogisticRegression(
+        C=model.C_, l1_ratio=model.l1_ratio_, **saga
+    )
+    proba = model.predict_proba(Xt)
+    j = int(np.argmax(-np.log(proba[np.arange(len(yt)), yt])))  # hardest
+    options = dict(every=3, reference=reference)
+    return model, X, y, Xt[j : j + 1], yt[j : j + 1], options
+
+
 def _sgd_at_the_minimum(model, tight, X, y):
     """SGD stops short of its minimum; put it there (a deterministic solver on
     the same objective) so that the comparison measures the influence, not SGD."""
@@ -271,6 +297,14 @@ LOO_CASES = {
     "breast_cancer LogisticRegressionCV (C_ held fixed)": (_cv_logistic, 0.9),
     "diabetes ElasticNet l1_ratio=0.5 (active set)": (_elastic_net, 0.9),
     "breast_cancer L1 logistic saga l1_ratio=0.5 (active set)": (_l1_logistic, 0.9),
+    "wine multinomial L1 logistic saga l1_ratio=0.7 (active set)": (
+        _multinomial_l1_logistic,
+        0.9,
+    ),
+    "wine multinomial LogisticRegressionCV l1_ratio_ > 0 (C_, l1_ratio_ fixed)": (
+        _cv_l1_logistic,
+        0.9,
+    ),
     "diabetes LassoCV (alpha_ held fixed, active set)": (_lasso_cv, 0.9),
     "diabetes ElasticNetCV (alpha_, l1_ratio_ held fixed, active set)": (
         _elastic_net_cv,

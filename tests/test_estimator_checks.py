@@ -21,6 +21,8 @@ FAST = {
     "InfluenceHuberRegressor": dict(max_iter=5),
     "InfluenceLassoCV": dict(max_iter=5, cv=3),
     "InfluenceElasticNetCV": dict(max_iter=5, cv=3),
+    "InfluenceBayesianRidge": dict(max_iter=5),
+    "InfluenceARDRegression": dict(max_iter=5),
 }
 READY = [
     getattr(skinfluence, name)(**FAST.get(name, {}))
