@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import (
     ARDRegression,
     BayesianRidge,
@@ -37,6 +38,7 @@ from sklearn.linear_model import (
     SGDRegressor,
     TweedieRegressor,
 )
+from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
@@ -102,6 +104,13 @@ class Adapter:
     # -- declared defaults ----------------------------------------------------------
     def check_supported(self):
         """Raise ``NotImplementedError`` naming the estimator and option."""
+
+    def fitted_influence(self, data, settings):
+        """The influence state of the fitted estimator on ``data``: a
+        :class:`~skinfluence._state.FittedInfluence` on its objective."""
+        from ._state import FittedInfluence  # _state imports this module
+
+        return FittedInfluence(self.estimator, data, settings)
 
     def check_objective(self, objective):
         """Refuse data on which the objective has no finite minimizer (before
@@ -844,6 +853,50 @@ class ElasticNetCVAdapter(ElasticNetAdapter):
         return float(est.alpha_), float(getattr(est, "l1_ratio_", 1.0))
 
 
+# -- kernel ridge: dual form, its own state ----------------------------------------------
+class KernelRidgeAdapter(Adapter):
+    """KernelRidge: ``Σ s_i ‖y_i − K_i c‖² + α cᵀKc`` in the dual coefficients ``c``.
+
+    No linear objective: the state is built in dual form through the kernel
+    matrix by :mod:`skinfluence._kernel_ridge`. ``θ = dual_coef_.ravel()``.
+    """
+
+    def theta(self):
+        return np.asarray(self.estimator.dual_coef_, dtype=np.float64).ravel()
+
+    def check_supported(self):
+        alpha = np.atleast_1d(np.asarray(self.estimator.alpha, dtype=np.float64))
+        if np.any(alpha <= 0):
+            raise NotImplementedError(
+                f"{self.name}(alpha={self.estimator.alpha!r}): without a penalty "
+                "kernel ridge interpolates its targets (every leverage is 1, so a "
+                "removed row's effect is 0/0) or, with a singular kernel matrix, "
+                "has no unique solution. Use alpha > 0."
+            )
+
+    def kernel(self, X, Y=None):
+        """The kernel matrix ``k(X, Y)`` exactly as scikit-learn's KernelRidge
+        computes it (``_get_kernel``: callables get ``kernel_params`` only)."""
+        est = self.estimator
+        if callable(est.kernel):
+            params = est.kernel_params or {}
+        else:
+            params = {"gamma": est.gamma, "degree": est.degree, "coef0": est.coef0}
+        return pairwise_kernels(X, Y, metric=est.kernel, filter_params=True, **params)
+
+    def encode_targets(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        return y.reshape(len(y), -1)
+
+    def responses(self):
+        return {"predict": Identity()}
+
+    def fitted_influence(self, data, settings):
+        from ._kernel_ridge import KernelRidgeInfluence
+
+        return KernelRidgeInfluence(self, data, settings)
+
+
 # -- the one table ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Entry:
@@ -883,6 +936,7 @@ REGISTRY = (
     Entry(ElasticNet, ElasticNetAdapter, "InfluenceElasticNet"),
     Entry(LassoCV, ElasticNetCVAdapter, "InfluenceLassoCV"),
     Entry(ElasticNetCV, ElasticNetCVAdapter, "InfluenceElasticNetCV"),
+    Entry(KernelRidge, KernelRidgeAdapter, "InfluenceKernelRidge"),
 )
 _BY_CLASS = {entry.estimator: entry for entry in REGISTRY}
 

@@ -52,7 +52,7 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     ----------
     estimator : fitted estimator or Pipeline
         A fitted estimator of any class with an ``Influence*`` counterpart
-        (the 17 classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
+        (the classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
         ``LogisticRegression``, ``Ridge``, ``PoissonRegressor``, ``LinearSVC``,
         ``Lasso``), or a fitted :class:`~sklearn.pipeline.Pipeline` whose last
         step is one.

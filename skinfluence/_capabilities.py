@@ -105,6 +105,12 @@ CONFIGURATIONS = (
         {"l1_ratio": [0.8, 0.95], "alphas": [0.25, 0.4], "cv": 3},
         "regression",
     ),
+    (
+        "KernelRidge",
+        "InfluenceKernelRidge",
+        {"alpha": 1.0, "kernel": "rbf", "gamma": 0.2},
+        "regression",
+    ),
 )
 
 #: every public influence method, called on a fitted model with test data

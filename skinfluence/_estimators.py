@@ -26,6 +26,7 @@ from sklearn.linear_model import (
 from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils._param_validation import Interval
 
+from ._kernel_ridge import InfluenceKernelRidge  # noqa: F401  (REGISTRY's ready class)
 from ._mixin import InfluenceMixin
 
 

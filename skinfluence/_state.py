@@ -123,13 +123,7 @@ class FittedInfluence:
     # -- validation of user inputs ------------------------------------------------
     def validate_X(self, X):
         """``X`` checked against the fit (features, names), float64, CSR or dense."""
-        return validate_data(
-            self.adapter.estimator,
-            X,
-            reset=False,
-            accept_sparse="csr",
-            dtype=np.float64,
-        )
+        return validate_test_X(self.adapter.estimator, X)
 
     def test_data(self, X_test, y_test=None):
         """Validated test features and targets encoded for the loss."""
@@ -256,7 +250,7 @@ class InfluenceState:
         key = self._key_of(estimator)
         if self._key != key:
             self._fitted = None
-            fitted = FittedInfluence(estimator, self.data, get_config())
+            fitted = adapter_for(estimator).fitted_influence(self.data, get_config())
             fitted.warn_if_not_stationary(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
         return self._fitted
@@ -286,6 +280,14 @@ class InfluenceState:
 
     def __getstate__(self):
         return {"data": self.data, "_fitted": None, "_key": None}
+
+
+def validate_test_X(estimator, X):
+    """``X`` checked against ``estimator``'s fit (features, names), float64, CSR
+    or dense."""
+    return validate_data(
+        estimator, X, reset=False, accept_sparse="csr", dtype=np.float64
+    )
 
 
 def _hessian_solver(objective, theta, settings):

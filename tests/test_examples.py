@@ -37,3 +37,16 @@ def test_mislabeled_example_text_follows_from_its_output(monkeypatch):
         )
     )
     assert f_si.mean() < f_loss.mean() and np.median(lev_si) > np.median(lev_loss)
+
+
+def test_kernel_ridge_example_text_follows_from_its_output(monkeypatch):
+    """The example says the exact downdate matches the refits to round-off, the
+    first order does not exactly, and the most harmful row is a corrupted one."""
+    pytest.importorskip("matplotlib").use("Agg")
+    path = next(p for p in EXAMPLES if p.name == "plot_kernel_ridge.py")
+    monkeypatch.chdir(path.parent)
+    run = runpy.run_path(str(path), run_name="__main__")
+    scale = np.max(np.abs(run["refits"]))
+    assert np.max(np.abs(run["exact"] - run["refits"])) <= 1e-10 * scale
+    assert np.max(np.abs(run["first"] - run["refits"])) > 1e-3 * scale
+    assert run["most_harmful"] in run["corrupted"]
