@@ -180,7 +180,13 @@ NO_DISPERSION = {
 
 #: residual-based diagnostics need one Pearson residual per row: refused for
 #: several outputs and where there is no likelihood
-NO_RESIDUAL = {*NO_DISPERSION, "LogisticRegression multinomial", "RidgeClassifier"}
+NO_RESIDUAL = {
+    *NO_DISPERSION,
+    "LogisticRegression multinomial",
+    "LogisticRegression multinomial L1 (saga)",
+    "LogisticRegressionCV elastic-net multinomial",
+    "RidgeClassifier",
+}
 RESIDUAL_METHODS = (
     "studentized_residuals",
     "sigma_loo",
@@ -198,6 +204,10 @@ LEAST_SQUARES = {
     "SGDRegressor",
     "Lasso",
     "ElasticNet",
+    "LassoCV",
+    "ElasticNetCV",
+    "BayesianRidge",
+    "ARDRegression",
 }
 #: dual-form configurations: refused methods (no fixed parameter vector with a
 #: covariance; no kernel derivative), and every other cell checked against
