@@ -162,6 +162,12 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         objective = fitted.objective
         loo = fitted.loo()
         _, dof = self._dispersion(fitted)
+        if objective.loss.dispersion_kind == "gaussian" and dof <= objective.n_outputs:
+            raise ValueError(
+                "DFBETAS divide by the residual scale without each row, which "
+                f"needs more than {dof + objective.n_outputs} observations with "
+                f"weight for {dof} residual degree(s) of freedom."
+            )
         # standard errors need diag(A⁻¹): p solves with unit vectors (p is small)
         inv_diag = np.diag(fitted.solve(np.eye(objective.n_params)))
         inv_diag = inv_diag / objective.weight_sum
