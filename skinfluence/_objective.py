@@ -21,6 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import gen_batches
 
+from ._penalties import Penalty
+
 
 def as_dense(a):
     """A dense ndarray of ``a`` (sparse matrices are expanded)."""
@@ -108,11 +110,16 @@ class LinearObjective(Objective):
         Effective weights ``s_i`` (sample weight times class weight), ``> 0`` in sum.
     penalty : :class:`~skinfluence._penalties.Penalty`
     fit_intercept : bool
+    weight_sum : float, default=None
+        ``S`` of the whole training set when ``X`` holds only some of its rows (a
+        chunk); ``None``: the sum of ``sample_weight``.
     """
 
     feature_perturbation = True
 
-    def __init__(self, loss, X, Y, sample_weight, penalty, fit_intercept):
+    def __init__(
+        self, loss, X, Y, sample_weight, penalty, fit_intercept, weight_sum=None
+    ):
         self.loss = loss
         self.X = X
         self.Y = _as_2d_outputs(Y)
@@ -122,7 +129,9 @@ class LinearObjective(Objective):
         self.n_samples, self.n_features = X.shape
         self.n_outputs = loss.n_outputs
         self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
-        self.weight_sum = float(self.sample_weight.sum())
+        if weight_sum is None:
+            weight_sum = self.sample_weight.sum()
+        self.weight_sum = float(weight_sum)
         if not self.weight_sum > 0:
             raise ValueError("The sum of the effective sample weights must be > 0.")
         if penalty.n_params != self.n_params:
@@ -431,10 +440,12 @@ class ActiveSetObjective(Objective):
         l2, l1 = np.zeros(n_params), np.zeros(n_params)
         l2[self.keep] = inner.penalty.l2[self.active]
         l1[self.keep] = inner.penalty.l1[self.active]
-        self.penalty = type(inner.penalty)(l2, l1, inner.penalty.scaling)
+        self.penalty = Penalty(l2, l1, inner.penalty.scaling, inner.penalty.totals)
 
     @classmethod
-    def from_frozen(cls, loss, X, Y, s, penalty, fit_intercept, frozen):
+    def from_frozen(
+        cls, loss, X, Y, s, penalty, fit_intercept, frozen, weight_sum=None
+    ):
         """The objective with the coordinates ``frozen`` (a mask over ``θ``) held
         at zero: the inner model keeps every feature with a free coefficient
         for some output."""
@@ -445,7 +456,13 @@ class ActiveSetObjective(Objective):
         if fit_intercept:
             inner_map = np.append(inner_map, K * d + np.arange(K))
         inner = LinearObjective(
-            loss, X[:, columns], Y, s, penalty.take(inner_map), fit_intercept
+            loss,
+            X[:, columns],
+            Y,
+            s,
+            penalty.take(inner_map),
+            fit_intercept,
+            weight_sum,
         )
         return cls(inner, inner_map, frozen.size, columns, ~frozen[inner_map])
 
