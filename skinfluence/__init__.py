@@ -7,11 +7,15 @@ ICML 2017, in closed form and matched to each estimator's training objective.
 from ._attach import TrainingDataWarning, attach
 from ._config import config_context, get_config, set_config
 from ._estimators import (
+    InfluenceARDRegression,
+    InfluenceBayesianRidge,
     InfluenceElasticNet,
+    InfluenceElasticNetCV,
     InfluenceGammaRegressor,
     InfluenceHuberRegressor,
     InfluenceKernelRidge,
     InfluenceLasso,
+    InfluenceLassoCV,
     InfluenceLinearRegression,
     InfluenceLinearSVC,
     InfluenceLinearSVR,
@@ -45,12 +49,16 @@ __version__ = "0.1.0"
 __all__ = [
     "CGWarning",
     "DiagnosticIndexDisplay",
+    "InfluenceARDRegression",
+    "InfluenceBayesianRidge",
     "InfluenceElasticNet",
+    "InfluenceElasticNetCV",
     "InfluenceGammaRegressor",
     "InfluenceHuberRegressor",
     "InfluenceIndexDisplay",
     "InfluenceKernelRidge",
     "InfluenceLasso",
+    "InfluenceLassoCV",
     "InfluenceLinearRegression",
     "InfluenceLinearSVC",
     "InfluenceLinearSVR",

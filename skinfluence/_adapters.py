@@ -18,10 +18,14 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
     ElasticNet,
+    ElasticNetCV,
     GammaRegressor,
     HuberRegressor,
     Lasso,
+    LassoCV,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -205,8 +209,13 @@ class Adapter:
         return response_method, available[response_method]
 
     # -- the objective, built generically -----------------------------------------
+    def frozen(self, theta, penalty):
+        """Coordinates held at zero: L1-penalized coefficients that are zero."""
+        return (theta == 0) & (penalty.l1 != 0)
+
     def objective(self, X, y, sample_weight, totals=None):
-        """``Σ s_i L(y_i, raw_i) + Ω(θ)``; with L1 strengths, on the active set.
+        """``Σ s_i L(y_i, raw_i) + Ω(θ)``; with L1 strengths or frozen
+        coordinates, on the active set.
 
         ``totals = (S, n)`` of the whole training set makes the objective of a
         chunk of its rows: the penalty and ``S`` are the whole set's, so chunk
@@ -224,17 +233,13 @@ class Adapter:
                 self.penalty(np.array([weight_sum]), n_rows), totals=totals
             )
         fit_intercept = self.estimator.fit_intercept
-        if not penalty.l1.any():
+        frozen = self.frozen(self.theta(), penalty)
+        if not (penalty.l1.any() or frozen.any()):
             return LinearObjective(loss, X, Y, s, penalty, fit_intercept, weight_sum)
         # |θ_j| = sign(θ̂_j) θ_j on the nonzero coordinates; zeros stay frozen
-        theta = self.theta()
-        keep = np.flatnonzero((theta != 0) | (penalty.l1 == 0))
-        d = X.shape[1]
-        columns = keep[keep < d]
-        inner = LinearObjective(
-            loss, X[:, columns], Y, s, penalty.take(keep), fit_intercept, weight_sum
+        return ActiveSetObjective.from_frozen(
+            loss, X, Y, s, penalty, fit_intercept, frozen, weight_sum
         )
-        return ActiveSetObjective(inner, keep, theta.size, columns)
 
 
 def _weights(y, sample_weight):
@@ -316,13 +321,6 @@ class LogisticRegressionAdapter(Adapter):
         est = self.estimator
         if self._l1_ratio() == 0:
             return
-        if len(est.classes_) > 2:
-            raise NotImplementedError(
-                f"{self.name} with an L1 or elastic-net penalty "
-                f"(l1_ratio={self._l1_ratio()!r}) is supported for binary problems "
-                "only (influence on the active set); the multinomial active set is "
-                "not implemented."
-            )
         if est.solver == "liblinear":
             raise NotImplementedError(
                 f"{self.name}(solver='liblinear') with an L1 penalty also puts an "
@@ -424,7 +422,9 @@ class LogisticRegressionAdapter(Adapter):
 
 
 class LogisticRegressionCVAdapter(LogisticRegressionAdapter):
-    """LogisticRegression at the selected ``C_``, held fixed."""
+    """LogisticRegression at the selected ``C_`` and ``l1_ratio_``, held fixed
+    (the final refit minimizes that objective; with ``l1_ratio_ > 0``, on the
+    active set)."""
 
     def check_supported(self):
         est = self.estimator
@@ -435,22 +435,27 @@ class LogisticRegressionCVAdapter(LogisticRegressionAdapter):
             )
         if np.unique(np.ravel(est.C_)).size > 1:
             raise NotImplementedError(f"{self.name} selected several values of C_.")
-        l1 = _first(getattr(est, "l1_ratio_", None))
-        if l1 is not None and l1 > 0:
+        l1 = np.ravel(np.asarray(getattr(est, "l1_ratio_", None), dtype=object))
+        if np.unique(l1.astype(str)).size > 1:
             raise NotImplementedError(
-                f"{self.name} selected l1_ratio_={l1!r}: an L1 or elastic-net "
-                "penalty has no second derivative at zero coefficients; use "
-                "l1_ratios=(0,)."
+                f"{self.name} selected several values of l1_ratio_."
             )
+        super().check_supported()
 
     def _C(self):
         return float(_first(self.estimator.C_))
 
     def _l1_ratio(self):
-        return 0.0  # refused in check_supported
-
-    def _unpenalized(self):
-        return np.isinf(self._C())
+        """The selected ``l1_ratio_`` (``None``: the L2 path), or the deprecated
+        ``penalty``'s."""
+        est = self.estimator
+        penalty = getattr(est, "penalty", "deprecated")
+        if penalty == "l1":
+            return 1.0
+        if penalty in ("l2", None) or np.isinf(self._C()):
+            return 0.0
+        l1 = _first(getattr(est, "l1_ratio_", None))
+        return 0.0 if l1 is None else float(l1)
 
 
 def _first(a):
@@ -543,6 +548,40 @@ class RidgeCVAdapter(SquaredErrorAdapter):
 
     def _alpha(self):
         return self.estimator.alpha_
+
+
+class BayesianRidgeAdapter(SquaredErrorAdapter):
+    """BayesianRidge: the posterior mean at the evidence-maximized precisions,
+    held fixed. scikit-learn's last step computes ``coef_`` from the final
+    ``alpha_`` (noise) and ``lambda_`` (weights): it minimizes
+    ``alpha_ Σ s_i (y_i − x_iᵀw − b)² + lambda_ ‖w‖²`` (weights enter as a
+    rescaling of the centered rows by ``√s_i``; the intercept is unpenalized),
+    i.e. Ridge with ``α = lambda_ / alpha_``."""
+
+    def _alpha(self):
+        est = self.estimator
+        return float(est.lambda_) / float(est.alpha_)
+
+
+class ARDRegressionAdapter(SquaredErrorAdapter):
+    """ARDRegression: ``Σ (y_i − x_iᵀw − b)² + Σ_j (lambda_j / alpha_) w_j²`` over
+    the kept features (``lambda_ < threshold_lambda``), precisions held fixed.
+    Pruned features have ``coef_ = 0`` exactly, not a stationary point of their
+    quadratic penalty: they are frozen (zero influence), as the L1 zeros are."""
+
+    def _kept(self):
+        est = self.estimator
+        return np.asarray(est.lambda_) < est.threshold_lambda
+
+    def penalty(self, s, n_rows):
+        est = self.estimator
+        ratio = np.where(self._kept(), est.lambda_ / est.alpha_, 0.0)
+        return Penalty(_l2_on_coef(est.coef_.size, 2.0 * ratio, _n_intercepts(est)))
+
+    def frozen(self, theta, penalty):
+        out = np.zeros(theta.size, dtype=bool)
+        out[: self.estimator.coef_.size] = ~self._kept()
+        return out
 
 
 class RidgeClassifierAdapter(SquaredErrorAdapter):
@@ -909,12 +948,15 @@ class ElasticNetAdapter(Adapter):
     def loss(self):
         return HalfSquaredError()
 
+    def _alpha_l1_ratio(self):
+        return self.estimator.alpha, self.estimator.l1_ratio
+
     def penalty(self, s, n_rows):
         est = self.estimator
-        S, rho, n_b = s.sum(), est.l1_ratio, _n_intercepts(est)
+        (alpha, rho), S, n_b = self._alpha_l1_ratio(), s.sum(), _n_intercepts(est)
         return Penalty(
-            _l2_on_coef(est.coef_.size, S * est.alpha * (1.0 - rho), n_b),
-            _l2_on_coef(est.coef_.size, S * est.alpha * rho, n_b),
+            _l2_on_coef(est.coef_.size, S * alpha * (1.0 - rho), n_b),
+            _l2_on_coef(est.coef_.size, S * alpha * rho, n_b),
             scaling="weight_sum",
         )
 
@@ -949,6 +991,15 @@ class QuantileRegressorAdapter(Adapter):
         n_b = _n_intercepts(est)
         l1 = _l2_on_coef(est.coef_.size, s.sum() * est.alpha, n_b)
         return Penalty(np.zeros_like(l1), l1, scaling="weight_sum")
+
+
+class ElasticNetCVAdapter(ElasticNetAdapter):
+    """LassoCV and ElasticNetCV: the final refit at the selected ``alpha_`` (and
+    ``l1_ratio_``; LassoCV's is 1), held fixed."""
+
+    def _alpha_l1_ratio(self):
+        est = self.estimator
+        return float(est.alpha_), float(getattr(est, "l1_ratio_", 1.0))
 
 
 # -- kernel ridge: dual form, its own state ----------------------------------------------
@@ -1024,6 +1075,8 @@ REGISTRY = (
     Entry(LinearRegression, SquaredErrorAdapter, "InfluenceLinearRegression"),
     Entry(Ridge, SquaredErrorAdapter, "InfluenceRidge"),
     Entry(RidgeCV, RidgeCVAdapter, "InfluenceRidgeCV"),
+    Entry(BayesianRidge, BayesianRidgeAdapter, "InfluenceBayesianRidge"),
+    Entry(ARDRegression, ARDRegressionAdapter, "InfluenceARDRegression"),
     Entry(RidgeClassifier, RidgeClassifierAdapter, "InfluenceRidgeClassifier"),
     Entry(RidgeClassifierCV, RidgeClassifierAdapter, "InfluenceRidgeClassifierCV"),
     Entry(PoissonRegressor, PoissonAdapter, "InfluencePoissonRegressor"),
@@ -1037,6 +1090,8 @@ REGISTRY = (
     Entry(Lasso, ElasticNetAdapter, "InfluenceLasso"),
     Entry(ElasticNet, ElasticNetAdapter, "InfluenceElasticNet"),
     Entry(QuantileRegressor, QuantileRegressorAdapter, "InfluenceQuantileRegressor"),
+    Entry(LassoCV, ElasticNetCVAdapter, "InfluenceLassoCV"),
+    Entry(ElasticNetCV, ElasticNetCVAdapter, "InfluenceElasticNetCV"),
     Entry(KernelRidge, KernelRidgeAdapter, "InfluenceKernelRidge"),
 )
 _BY_CLASS = {entry.estimator: entry for entry in REGISTRY}

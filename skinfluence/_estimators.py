@@ -3,10 +3,14 @@
 from numbers import Real
 
 from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
     ElasticNet,
+    ElasticNetCV,
     GammaRegressor,
     HuberRegressor,
     Lasso,
+    LassoCV,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
@@ -34,10 +38,13 @@ class InfluenceLogisticRegression(InfluenceMixin, LogisticRegression):
     ``influence_loss`` and ``remove_effect`` (see :class:`InfluenceMixin`).
     Supported: binary and multinomial, the L2 penalty with every solver
     (liblinear's penalized intercept included), no penalty (``C=np.inf``),
-    ``class_weight`` with ``sample_weight``. Binary L1 and elastic-net
-    penalties (``l1_ratio > 0``, not liblinear) get influences on the active set
-    (nonzero coefficients), assuming the support does not change; multinomial
-    ones raise ``NotImplementedError`` when an influence is asked for.
+    ``class_weight`` with ``sample_weight``. L1 and elastic-net penalties
+    (``l1_ratio > 0``, binary or multinomial, not liblinear) get influences on
+    the active set (nonzero coefficients, per class), assuming the support does
+    not change; zero coefficients get zero influence. Multinomial intercepts
+    are unpenalized, so a common shift of all of them changes nothing: their
+    influences are the minimum-norm (zero-sum) representative, with or without
+    a penalty.
 
     Examples
     --------
@@ -150,9 +157,10 @@ class InfluenceRidgeClassifierCV(InfluenceMixin, RidgeClassifierCV):
 class InfluenceLogisticRegressionCV(InfluenceMixin, LogisticRegressionCV):
     """:class:`~sklearn.linear_model.LogisticRegressionCV` with influence functions.
 
-    Influences are those of the final refit at the selected ``C_``, held fixed
-    (a row's effect on the choice of ``C`` is not included). Requires
-    ``refit=True`` and the L2 penalty (``l1_ratios=(0,)``).
+    Influences are those of the final refit at the selected ``C_`` and
+    ``l1_ratio_``, held fixed (a row's effect on the choice is not included):
+    with ``l1_ratio_ > 0`` on the active set, as for
+    :class:`InfluenceLogisticRegression`. Requires ``refit=True``.
 
     Examples
     --------
@@ -649,3 +657,84 @@ class InfluenceQuantileRegressor(InfluenceMixin, QuantileRegressor):
             solver_options=solver_options,
         )
         self.smooth_pinball_temperature = smooth_pinball_temperature
+
+
+class InfluenceLassoCV(InfluenceMixin, LassoCV):
+    """:class:`~sklearn.linear_model.LassoCV` with influence functions on the active set.
+
+    Influences are those of the final refit, ``Lasso(alpha=alpha_)``, as for
+    :class:`InfluenceLasso`; the selected ``alpha_`` is held fixed (a row's
+    effect on the cross-validated choice is not included).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceLassoCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceLassoCV(alphas=[0.1, 0.5, 1.0], tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceElasticNetCV(InfluenceMixin, ElasticNetCV):
+    """:class:`~sklearn.linear_model.ElasticNetCV` with influence functions on the active set.
+
+    Influences are those of the final refit,
+    ``ElasticNet(alpha=alpha_, l1_ratio=l1_ratio_)``, as for
+    :class:`InfluenceElasticNet`; the selected ``alpha_`` and ``l1_ratio_`` are
+    held fixed.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceElasticNetCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceElasticNetCV(
+    ...     l1_ratio=[0.5, 0.9], alphas=[0.01, 0.1], tol=1e-12
+    ... ).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceBayesianRidge(InfluenceMixin, BayesianRidge):
+    """:class:`~sklearn.linear_model.BayesianRidge` with influence functions.
+
+    The evidence-maximized precisions ``alpha_`` (noise) and ``lambda_``
+    (weights) are held fixed: ``coef_`` is the minimizer of
+    ``Σ s_i (y_i - x_iᵀw - b)² + (lambda_/alpha_) ‖w‖²`` (scikit-learn computes
+    it from the final precisions; the intercept is unpenalized), so influences
+    are those of ``Ridge(alpha=lambda_/alpha_)``; a row's effect on the
+    precisions themselves is not included. The test loss is ``(y - f)²``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceBayesianRidge
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceBayesianRidge().fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceARDRegression(InfluenceMixin, ARDRegression):
+    """:class:`~sklearn.linear_model.ARDRegression` with influence functions.
+
+    The precisions ``alpha_`` and ``lambda_`` (one per feature) are held fixed:
+    ``coef_`` minimizes ``Σ (y_i - x_iᵀw - b)² + Σ_j (lambda_j/alpha_) w_j²`` over
+    the kept features (``lambda_ < threshold_lambda``). Pruned features have
+    ``coef_ = 0`` exactly and are frozen: zero influence, as zero Lasso
+    coefficients. ``fit`` takes no ``sample_weight``. The test loss is
+    ``(y - f)²``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceARDRegression
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceARDRegression().fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """

@@ -90,6 +90,9 @@ def newton_steps(fitted, J, D, rho, delta):
     u = rho - z
     step = np.einsum("ikp,ik->ip", Y, u)
     step -= c
+    # frozen coordinates do not move (the shifted solves' eigenbasis mixes
+    # them at round-off level)
+    step[:, objective.frozen] = 0.0
     step[degenerate] = np.nan
     return step, (Y, P, u), degenerate
 

@@ -453,13 +453,21 @@ def objective_of(est, X, y, s):
         alpha = 0.0 if name == "LinearRegression" else getattr(est, "alpha_", None)
         alpha = est.alpha if alpha is None else alpha
         return Smooth("squared", X, y, s, fi, lam=2.0 * alpha)
+    if name == "BayesianRidge":  # Ridge at α = lambda_/alpha_, held fixed
+        return Smooth("squared", X, y, s, fi, lam=2.0 * est.lambda_ / est.alpha_)
+    if name == "ARDRegression":  # λ_j/α_ per kept feature; pruned ones frozen
+        kept = np.flatnonzero(est.lambda_ < est.threshold_lambda)
+        active = np.append(kept, X.shape[1]) if fi else kept
+        lam = 2.0 * est.lambda_ / est.alpha_
+        return Smooth("squared", X, y, s, fi, lam=lam, active=active)
     if name in ("RidgeClassifier", "RidgeClassifierCV"):
         alpha = est.alpha_ if name == "RidgeClassifierCV" else est.alpha
         T = plus_minus_one(est.classes_, y)
         return Smooth("squared", X, T, s, fi, lam=2.0 * alpha)
     if name in ("LogisticRegression", "LogisticRegressionCV"):
-        if name == "LogisticRegressionCV":
-            C, rho = float(np.ravel(est.C_)[0]), 0.0
+        if name == "LogisticRegressionCV":  # the selection, held fixed
+            l1 = np.ravel(np.asarray(est.l1_ratio_, dtype=object))[0]
+            C, rho = float(np.ravel(est.C_)[0]), float(l1 or 0.0)
         else:
             C, rho = est.C, float(est.l1_ratio or 0.0)
         lam_b = 0.0
@@ -488,13 +496,16 @@ def objective_of(est, X, y, s):
                 raise NotImplementedError("identity link")
         loss = {1.0: "poisson", 2.0: "gamma"}.get(power, "tweedie")
         return Smooth(loss, X, y, s, fi, lam=S * est.alpha, power=power)
-    if name in ("Lasso", "ElasticNet"):
-        rho = est.l1_ratio
+    if name in ("Lasso", "ElasticNet", "LassoCV", "ElasticNetCV"):
+        if name.endswith("CV"):  # the selection, held fixed
+            alpha, rho = est.alpha_, getattr(est, "l1_ratio_", 1.0)
+        else:
+            alpha, rho = est.alpha, est.l1_ratio
         coef = np.ravel(est.coef_)
         return Smooth(
             "half_squared", X, y, s, fi,
-            lam=S * est.alpha * (1.0 - rho),
-            tau=S * est.alpha * rho,
+            lam=S * alpha * (1.0 - rho),
+            tau=S * alpha * rho,
             sign=np.sign(coef),
             active=_active(est),
         )  # fmt: skip
@@ -558,6 +569,17 @@ def oracle_loo(est, X, y, sw):
     center = theta + newton_step(objective_of(est, X, y, sw), theta)
     changes = np.array([oracle_removal(est, X, y, sw, [i]) for i in range(len(y))])
     return center, changes - center
+
+
+def minimizer_weight_derivative(theta_at, s, i, eps):
+    """``S ∂θ̂/∂s_i`` by central differences: ``theta_at(w)`` is the exact
+    minimizer with weights ``w``; row ``i``'s weight moves by ``± eps·S``."""
+    S = np.sum(s)
+    up, down = np.array(s, dtype=float), np.array(s, dtype=float)
+    up[i] += eps * S
+    down[i] -= eps * S
+    plus = np.array(theta_at(up), dtype=float)  # a copy: refits may reuse arrays
+    return (plus - np.asarray(theta_at(down), dtype=float)) / (2 * eps)
 
 
 def rel_err(actual, expected):
@@ -698,6 +720,10 @@ def _half_tweedie_deviance(y, mu, power):
     )
 
 
+#: evidence-maximized linear regressors: squared error, precisions held fixed
+BAYES = ("BayesianRidge", "ARDRegression")
+
+
 def sample_loss(est, X, y):
     """Per-sample, unweighted test loss of a fitted estimator (n,), computed from
     ``predict``/``predict_proba``/``decision_function``: the data term of its
@@ -707,9 +733,9 @@ def sample_loss(est, X, y):
     if name in ("LogisticRegression", "LogisticRegressionCV"):
         P = est.predict_proba(X)
         return -np.log(P[np.arange(len(y)), np.searchsorted(est.classes_, y)])
-    if name in ("LinearRegression", "Ridge", "RidgeCV"):
+    if name in ("LinearRegression", "Ridge", "RidgeCV", *BAYES):
         return (y - est.predict(X)) ** 2
-    if name in ("Lasso", "ElasticNet", "SGDRegressor"):
+    if name in ("Lasso", "ElasticNet", "SGDRegressor", "LassoCV", "ElasticNetCV"):
         return 0.5 * (y - est.predict(X)) ** 2
     if name in ("PoissonRegressor", "GammaRegressor", "TweedieRegressor"):
         power = {"PoissonRegressor": 1, "GammaRegressor": 2}.get(name)

@@ -129,16 +129,6 @@ def test_squared_error_objective_is_stationary(model, targets):
     "model, match",
     [
         pytest.param(
-            LogisticRegression(l1_ratio=1.0, solver="saga"),
-            "binary problems only",
-            id="l1-multinomial",
-        ),
-        pytest.param(
-            LogisticRegression(l1_ratio=0.5, solver="saga"),
-            "l1_ratio=0.5",
-            id="elasticnet-multinomial",
-        ),
-        pytest.param(
             LogisticRegression(l1_ratio=1.0, solver="liblinear"),
             "solver='liblinear'",
             id="l1-liblinear",
