@@ -96,7 +96,7 @@ INPUT_CASES = [
         "scalar-y_test",
         ridge,
         lambda m: m.influence_loss(X[:1], 1.0),
-        "y_test must be array-like",
+        "y_test.* must be an array-like",
     ),
     (
         "short-y_test",
