@@ -213,7 +213,7 @@ INPUT_CASES = [
         "bad-method",
         ridge,
         lambda m: m.remove_effect(0, method="magic"),
-        "method must be",
+        "method.* must be",
     ),
     (
         "bad-response_method",
@@ -225,7 +225,7 @@ INPUT_CASES = [
         "top_influences-k-0",
         ridge,
         lambda m: m.top_influences(X[:1], Y[:1], k=0),
-        "k must be >= 1",
+        "k.* must be an int in the range \\[1, inf\\)",
     ),
 ]
 
