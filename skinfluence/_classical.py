@@ -48,13 +48,21 @@ def objective_of(estimator, what):
     """The training objective in ``θ``, or a refusal naming the estimator when
     its influence is computed without one (a dual form)."""
     try:
-        return estimator.influence_state().objective
+        fitted = estimator.influence_state()
+        objective = fitted.objective
     except NotImplementedError as error:
         raise NotImplementedError(
             f"{type(estimator).__name__}: {what} need the training objective as a "
             "function of the linear parameters θ, and this estimator computes its "
             "influence without one (a dual form)."
         ) from error
+    if fitted.distributed:
+        raise NotImplementedError(
+            f"{type(estimator).__name__}: {what} on dask training data are not "
+            "available; the per-row leverage(), cooks_distance() and dfbeta() "
+            "work on the chunks."
+        )
+    return objective
 
 
 class Residuals:
