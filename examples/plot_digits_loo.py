@@ -53,7 +53,7 @@ print(f"test image {j}: digit {label[0]}, log-loss {loss[j]:.3f}")
 # predicted against actual change of the test loss.
 top = np.argsort(-np.abs(influence))[:80]
 start = time.perf_counter()
-disp = LeaveOneOutDisplay.from_estimator(model, x, label, X_train, y_train, indices=top)
+disp = LeaveOneOutDisplay.from_estimator(model, x, label, indices=top)
 print(f"{len(top)} refits in {time.perf_counter() - start:.1f} s")
 print(f"Pearson {disp.pearson_:.3f}, Spearman {disp.spearman_:.3f}")
 disp.ax_.set_title(f"Digits, 10-class logistic regression, test image {j}")
@@ -62,6 +62,6 @@ disp.ax_.set_title(f"Digits, 10-class logistic regression, test image {j}")
 # The training images behind that test loss: the most helpful ones (negative
 # influence, removing them would raise the loss) and the most harmful ones.
 rows = TopInfluenceDisplay.from_estimator(model, x, label, n_top=5, image_shape=(8, 8))
-print("most helpful rows:", rows.helpful_, "labels", y_train[rows.helpful_])
-print("most harmful rows:", rows.harmful_, "labels", y_train[rows.harmful_])
+print("most helpful rows:", rows.helpful_rows_, "digits", y_train[rows.helpful_rows_])
+print("most harmful rows:", rows.harmful_rows_, "digits", y_train[rows.harmful_rows_])
 plt.show()

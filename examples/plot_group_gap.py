@@ -10,13 +10,15 @@ whether a diabetes patient's disease progresses more than the median, compare
 the two sexes, and check the predicted effect of removing rows against refits.
 """
 
+# sphinx_gallery_thumbnail_number = 1
+
 import numpy as np
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skinfluence import InfluenceLogisticRegression, prediction_gap
+from skinfluence import InfluenceLogisticRegression, LeaveOneOutDisplay, prediction_gap
 
 X, progression = load_diabetes(return_X_y=True)
 y = (progression > np.median(progression)).astype(int)
@@ -73,3 +75,10 @@ for k in (1, 3, 10):
         f"remove top {k:2d}: gap predicted {gap.value_ + predicted[removed].sum():+.4f}"
         f", refit {refit_gap(removed):+.4f}"
     )
+
+# %%
+# Predicted against refit change of the gap for every single-row removal.
+disp = LeaveOneOutDisplay.from_predictions(predicted, actual)
+disp.ax_.set_xlabel("predicted change of the gap (influence)")
+disp.ax_.set_ylabel("actual change of the gap (refit)")
+disp.ax_.set_title("Removing one training row: the group gap")

@@ -138,8 +138,8 @@ ax.legend()
 # validation set and cleanlab.
 #
 # Self-influence of every row for the last seed; the flipped rows are shown as
-# crosses.
-disp = InfluenceIndexDisplay(self_inf, top_k=n_flipped).plot()
+# crosses, the five largest are labelled.
+disp = InfluenceIndexDisplay(self_inf, top_k=n_flipped, n_labeled=5).plot()
 disp.ax_.scatter(
     flipped, self_inf[flipped], marker="x", color="k", s=15, label="flipped label"
 )

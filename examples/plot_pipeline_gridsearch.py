@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skinfluence import InfluenceLogisticRegression
+from skinfluence import InfluenceIndexDisplay, InfluenceLogisticRegression
 
 X, y = load_breast_cancer(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -48,6 +48,9 @@ mean_influence = influence.mean(axis=0)
 worst = np.argsort(mean_influence)[::-1][:5]
 print("most harmful rows for the test set:", worst)
 print("their mean influence:", np.round(mean_influence[worst], 3))
+InfluenceIndexDisplay.from_predictions(
+    mean_influence, top_k=5, score_name="mean influence on the test loss"
+)
 
 # %%
 # Check the first-order prediction for the most harmful row against a refit

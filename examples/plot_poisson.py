@@ -10,13 +10,14 @@ measures both against real refits on the diabetes data (the target, a disease
 progression score, is a positive quantity modelled with a log link).
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import pearsonr
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import StandardScaler
 
-from skinfluence import InfluencePoissonRegressor, loo_refit
+from skinfluence import InfluencePoissonRegressor, LeaveOneOutDisplay, loo_refit
 
 X, y = load_diabetes(return_X_y=True)
 X = StandardScaler().fit_transform(X)
@@ -57,6 +58,18 @@ for name, predicted in [("with the penalty share", ours), ("uncorrected", paper)
     error = np.linalg.norm(predicted[:, rows] - actual) / np.linalg.norm(actual)
     r = pearsonr(predicted[:, rows].ravel(), actual.ravel())[0]
     print(f"{name:<24} relative error {error:.4f}   Pearson {r:.4f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
+for ax, (name, predicted) in zip(
+    axes, [("with the penalty share", ours), ("uncorrected", paper)], strict=True
+):
+    disp = LeaveOneOutDisplay.from_predictions(
+        predicted[:, rows].ravel(), actual.ravel(), ax=ax
+    )
+    ax.set_title(name)
+    ax.set_xlabel("predicted change of test predictions")
+axes[0].set_ylabel("actual change (refit)")
+axes[1].set_ylabel("")
 
 # %%
 # Removing one of 300 rows is a large step, so second-order effects (about 4 %

@@ -7,13 +7,15 @@ which training rows most helped and most hurt one test prediction, and check
 the first-order prediction against the model actually refit without a row.
 """
 
+# sphinx_gallery_thumbnail_number = 1
+
 import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skinfluence import InfluenceLogisticRegression
+from skinfluence import InfluenceLogisticRegression, TopInfluenceDisplay
 
 X, y = load_breast_cancer(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -54,3 +56,8 @@ def test_loss(m):
 print(f"test loss now            {test_loss(model):.6f}")
 print(f"predicted without row {worst}  {test_loss(predicted):.6f}")
 print(f"refit without row {worst}      {test_loss(refit):.6f}")
+
+# %%
+# The same question as a picture: the five most harmful and most helpful
+# training rows for that test point, with their labels.
+TopInfluenceDisplay.from_estimator(model, X_test[:1], y_test[:1], n_top=5)

@@ -14,6 +14,7 @@ deviation each (labels untouched), following the sign of ``I_pert,loss`` for a
 few steps with a refit after each, and watch the refit model change its mind.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -87,9 +88,9 @@ for j in candidates:
     X_random = X_train.copy()
     X_random[rows] += budget * rng.choice([-1.0, 1.0], size=X_random[rows].shape)
     baseline = p_true(fit(X_random), j)
-    results.append((j, rows, X_attacked, after))
+    results.append((j, rows, X_attacked, after, baseline))
     print(f" {j:8d}  {p[j]:14.3f}  {after:12.3f}  {baseline:15.3f}")
-flipped = sum(after < 0.5 for *_, after in results)
+flipped = sum(after < 0.5 for *_, after, _ in results)
 print(
     f"flipped {flipped} of the {len(candidates)} most vulnerable among "
     f"{np.sum(p > 0.8)} test rows predicted correctly with p > 0.8"
@@ -114,3 +115,19 @@ print(
     f"rows changed: {rows}, largest change "
     f"{np.abs(results[0][2] - X_train).max():.2f} standard deviations"
 )
+
+# %%
+# Probability of the true class for each attacked test row: before, after the
+# attack, and after moving the same rows by the same budget in random
+# directions.
+fig, ax = plt.subplots()
+x = np.arange(len(candidates))
+ax.bar(x - 0.27, p[candidates], width=0.27, label="before")
+ax.bar(x, [r[3] for r in results], width=0.27, label="after attack")
+ax.bar(x + 0.27, [r[4] for r in results], width=0.27, label="random baseline")
+ax.axhline(0.5, color="k", lw=0.8, ls="--")
+ax.set_xticks(x, [str(j) for j in candidates])
+ax.set_xlabel("test row")
+ax.set_ylabel("p(true class)")
+ax.set_title("Training-set attack: three training rows moved")
+ax.legend()

@@ -4,20 +4,25 @@ Koh & Liang, "Understanding Black-box Predictions via Influence Functions",
 ICML 2017, in closed form and matched to each estimator's training objective.
 """
 
-from ._attach import attach
+from ._attach import TrainingDataWarning, attach
 from ._config import config_context, get_config, set_config
 from ._estimators import (
+    InfluenceARDRegression,
+    InfluenceBayesianRidge,
     InfluenceElasticNet,
+    InfluenceElasticNetCV,
     InfluenceGammaRegressor,
     InfluenceHuberRegressor,
     InfluenceKernelRidge,
     InfluenceLasso,
+    InfluenceLassoCV,
     InfluenceLinearRegression,
     InfluenceLinearSVC,
     InfluenceLinearSVR,
     InfluenceLogisticRegression,
     InfluenceLogisticRegressionCV,
     InfluencePoissonRegressor,
+    InfluenceQuantileRegressor,
     InfluenceRidge,
     InfluenceRidgeClassifier,
     InfluenceRidgeClassifierCV,
@@ -36,6 +41,7 @@ from ._plotting import (
     TopInfluenceDisplay,
 )
 from ._solvers import CGWarning, SingularHessianWarning
+from ._state import SeparationWarning
 from ._validation import loo_refit
 
 __version__ = "0.1.0"
@@ -43,12 +49,16 @@ __version__ = "0.1.0"
 __all__ = [
     "CGWarning",
     "DiagnosticIndexDisplay",
+    "InfluenceARDRegression",
+    "InfluenceBayesianRidge",
     "InfluenceElasticNet",
+    "InfluenceElasticNetCV",
     "InfluenceGammaRegressor",
     "InfluenceHuberRegressor",
     "InfluenceIndexDisplay",
     "InfluenceKernelRidge",
     "InfluenceLasso",
+    "InfluenceLassoCV",
     "InfluenceLinearRegression",
     "InfluenceLinearSVC",
     "InfluenceLinearSVR",
@@ -58,6 +68,7 @@ __all__ = [
     "InfluencePipeline",
     "InfluencePlotDisplay",
     "InfluencePoissonRegressor",
+    "InfluenceQuantileRegressor",
     "InfluenceRidge",
     "InfluenceRidgeCV",
     "InfluenceRidgeClassifier",
@@ -68,8 +79,10 @@ __all__ = [
     "LeaveOneOutDisplay",
     "NonStationaryWarning",
     "ParameterFunction",
+    "SeparationWarning",
     "SingularHessianWarning",
     "TopInfluenceDisplay",
+    "TrainingDataWarning",
     "attach",
     "config_context",
     "get_config",

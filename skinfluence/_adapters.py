@@ -18,14 +18,19 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
     ElasticNet,
+    ElasticNetCV,
     GammaRegressor,
     HuberRegressor,
     Lasso,
+    LassoCV,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
     PoissonRegressor,
+    QuantileRegressor,
     Ridge,
     RidgeClassifier,
     RidgeClassifierCV,
@@ -49,7 +54,9 @@ from ._losses import (
     ModifiedHuberProbability,
     MultinomialLogLoss,
     OneVsRestLogisticProbability,
+    SmoothEpsilonInsensitive,
     SmoothHinge,
+    SmoothPinball,
     SquaredEpsilonInsensitive,
     SquaredError,
     SquaredHinge,
@@ -132,6 +139,29 @@ class Adapter:
     def _describe(self):
         return self.name
 
+    def iterative(self, objective):
+        """Whether the fit stops at a tolerance (else it is a direct solve)."""
+        return self.estimator.get_params(deep=False).get("tol") is not None
+
+    def convergence_advice(self, objective):
+        """What brings this estimator closer to its minimum, for warnings."""
+        params = self.estimator.get_params(deep=False)
+        if self.iterative(objective):
+            knobs = ["a smaller tol (e.g. tol=1e-8)"]
+            if params.get("max_iter") is not None:
+                knobs.append("a larger max_iter")
+            return f"Refit with {' and '.join(knobs)}, or use newton_update()."
+        return (
+            f"{self.name} solves directly, with no tolerance to tighten: the gap "
+            "is rounding in an ill-conditioned problem (scale the features, drop "
+            "collinear ones), or use newton_update()."
+        )
+
+    def separates(self, objective):
+        """Whether only the penalty keeps the minimizer finite (log-losses on
+        separated data); ``False`` for losses where separation is harmless."""
+        return False
+
     def effective_weights(self, y, sample_weight):
         return _weights(y, sample_weight)
 
@@ -179,8 +209,13 @@ class Adapter:
         return response_method, available[response_method]
 
     # -- the objective, built generically -----------------------------------------
+    def frozen(self, theta, penalty):
+        """Coordinates held at zero: L1-penalized coefficients that are zero."""
+        return (theta == 0) & (penalty.l1 != 0)
+
     def objective(self, X, y, sample_weight, totals=None):
-        """``Σ s_i L(y_i, raw_i) + Ω(θ)``; with L1 strengths, on the active set.
+        """``Σ s_i L(y_i, raw_i) + Ω(θ)``; with L1 strengths or frozen
+        coordinates, on the active set.
 
         ``totals = (S, n)`` of the whole training set makes the objective of a
         chunk of its rows: the penalty and ``S`` are the whole set's, so chunk
@@ -198,17 +233,13 @@ class Adapter:
                 self.penalty(np.array([weight_sum]), n_rows), totals=totals
             )
         fit_intercept = self.estimator.fit_intercept
-        if not penalty.l1.any():
+        frozen = self.frozen(self.theta(), penalty)
+        if not (penalty.l1.any() or frozen.any()):
             return LinearObjective(loss, X, Y, s, penalty, fit_intercept, weight_sum)
         # |θ_j| = sign(θ̂_j) θ_j on the nonzero coordinates; zeros stay frozen
-        theta = self.theta()
-        keep = np.flatnonzero((theta != 0) | (penalty.l1 == 0))
-        d = X.shape[1]
-        columns = keep[keep < d]
-        inner = LinearObjective(
-            loss, X[:, columns], Y, s, penalty.take(keep), fit_intercept, weight_sum
+        return ActiveSetObjective.from_frozen(
+            loss, X, Y, s, penalty, fit_intercept, frozen, weight_sum
         )
-        return ActiveSetObjective(inner, keep, theta.size, columns)
 
 
 def _weights(y, sample_weight):
@@ -290,13 +321,6 @@ class LogisticRegressionAdapter(Adapter):
         est = self.estimator
         if self._l1_ratio() == 0:
             return
-        if len(est.classes_) > 2:
-            raise NotImplementedError(
-                f"{self.name} with an L1 or elastic-net penalty "
-                f"(l1_ratio={self._l1_ratio()!r}) is supported for binary problems "
-                "only (influence on the active set); the multinomial active set is "
-                "not implemented."
-            )
         if est.solver == "liblinear":
             raise NotImplementedError(
                 f"{self.name}(solver='liblinear') with an L1 penalty also puts an "
@@ -360,8 +384,23 @@ class LogisticRegressionAdapter(Adapter):
             )
 
     def check_objective(self, objective):
+        theta = self.theta()
         if self._unpenalized():
-            _refuse_separable(self.name, objective, self.theta())
+            _refuse_separable(self.name, objective, theta)
+        elif separated(objective, theta) and self._negligible_penalty(objective, theta):
+            note = f", or C={self._C():g}, a penalty below rounding"
+            _refuse_separable(self.name, objective, theta, note)
+
+    def separates(self, objective):
+        """The penalized fit separates the training data: its minimizer is held
+        finite by the penalty alone (see :meth:`FittedInfluence.warn_if_separated`)."""
+        return not self._unpenalized() and separated(objective, self.theta())
+
+    def _negligible_penalty(self, objective, theta):
+        """``1/C`` below rounding of the Hessian's diagonal: numerically C=inf."""
+        lam = self.penalty(objective.sample_weight, objective.n_samples).l2
+        data = np.abs(objective.hessian_diagonal(theta)) - lam
+        return bool(lam.max() <= 1e-12 * max(data.max(), np.finfo(float).tiny))
 
     def check_solution(self, objective, solver):
         if not self._unpenalized() or solver.method != "eigh":
@@ -383,7 +422,9 @@ class LogisticRegressionAdapter(Adapter):
 
 
 class LogisticRegressionCVAdapter(LogisticRegressionAdapter):
-    """LogisticRegression at the selected ``C_``, held fixed."""
+    """LogisticRegression at the selected ``C_`` and ``l1_ratio_``, held fixed
+    (the final refit minimizes that objective; with ``l1_ratio_ > 0``, on the
+    active set)."""
 
     def check_supported(self):
         est = self.estimator
@@ -394,30 +435,39 @@ class LogisticRegressionCVAdapter(LogisticRegressionAdapter):
             )
         if np.unique(np.ravel(est.C_)).size > 1:
             raise NotImplementedError(f"{self.name} selected several values of C_.")
-        l1 = _first(getattr(est, "l1_ratio_", None))
-        if l1 is not None and l1 > 0:
+        l1 = np.ravel(np.asarray(getattr(est, "l1_ratio_", None), dtype=object))
+        if np.unique(l1.astype(str)).size > 1:
             raise NotImplementedError(
-                f"{self.name} selected l1_ratio_={l1!r}: an L1 or elastic-net "
-                "penalty has no second derivative at zero coefficients; use "
-                "l1_ratios=(0,)."
+                f"{self.name} selected several values of l1_ratio_."
             )
+        super().check_supported()
 
     def _C(self):
         return float(_first(self.estimator.C_))
 
     def _l1_ratio(self):
-        return 0.0  # refused in check_supported
-
-    def _unpenalized(self):
-        return np.isinf(self._C())
+        """The selected ``l1_ratio_`` (``None``: the L2 path), or the deprecated
+        ``penalty``'s."""
+        est = self.estimator
+        penalty = getattr(est, "penalty", "deprecated")
+        if penalty == "l1":
+            return 1.0
+        if penalty in ("l2", None) or np.isinf(self._C()):
+            return 0.0
+        l1 = _first(getattr(est, "l1_ratio_", None))
+        return 0.0 if l1 is None else float(l1)
 
 
 def _first(a):
     return None if a is None else np.ravel(np.asarray(a, dtype=object))[0]
 
 
-def _refuse_separable(name, objective, theta):
-    """Unpenalized log-loss has no finite minimizer when the fit separates the data."""
+def separated(objective, theta):
+    """Whether the fit classifies every positively weighted row correctly with a
+    positive margin (a log-loss then has no finite unpenalized minimizer).
+    An objective that keeps no rows in memory (dask chunks) is not checked."""
+    if getattr(objective, "Y", None) is None:
+        return False
     raw = objective.raw_prediction(theta)
     Y = objective.Y
     if Y.shape[1] == 1:
@@ -426,12 +476,16 @@ def _refuse_separable(name, objective, theta):
         true = (raw * Y).sum(axis=1)
         other = np.where(Y == 1, -np.inf, raw).max(axis=1)
         margin = true - other
-    active = objective.sample_weight > 0
-    if np.all(margin[active] > 0):
+    return bool(np.all(margin[objective.sample_weight > 0] > 0))
+
+
+def _refuse_separable(name, objective, theta, penalty_note=""):
+    """Unpenalized log-loss has no finite minimizer when the fit separates the data."""
+    if separated(objective, theta):
         raise ValueError(
-            f"{name} without penalty (C=np.inf) separates the training data "
-            "perfectly: the objective has no finite minimizer, so influence "
-            "functions are undefined. Use a finite C."
+            f"{name} without penalty (C=np.inf{penalty_note}) separates the "
+            "training data perfectly: the objective has no finite minimizer, so "
+            "influence functions are undefined. Use a finite C."
         )
 
 
@@ -448,6 +502,15 @@ class SquaredErrorAdapter(Adapter):
                 f"{self.name}(positive=True) is a constrained fit: coefficients at "
                 "the bound have no smooth influence. Use positive=False."
             )
+
+    def iterative(self, objective):
+        """LinearRegression iterates (lsqr) on sparse data only; Ridge with
+        an iterative solver, or "auto" on sparse data."""
+        sparse = not isinstance(objective.X, np.ndarray)
+        solver = getattr(self.estimator, "solver", None)
+        if solver is None or solver == "auto":
+            return sparse
+        return solver not in ("cholesky", "svd")
 
     def _n_targets(self):
         coef = np.asarray(self.estimator.coef_)
@@ -485,6 +548,40 @@ class RidgeCVAdapter(SquaredErrorAdapter):
 
     def _alpha(self):
         return self.estimator.alpha_
+
+
+class BayesianRidgeAdapter(SquaredErrorAdapter):
+    """BayesianRidge: the posterior mean at the evidence-maximized precisions,
+    held fixed. scikit-learn's last step computes ``coef_`` from the final
+    ``alpha_`` (noise) and ``lambda_`` (weights): it minimizes
+    ``alpha_ Σ s_i (y_i − x_iᵀw − b)² + lambda_ ‖w‖²`` (weights enter as a
+    rescaling of the centered rows by ``√s_i``; the intercept is unpenalized),
+    i.e. Ridge with ``α = lambda_ / alpha_``."""
+
+    def _alpha(self):
+        est = self.estimator
+        return float(est.lambda_) / float(est.alpha_)
+
+
+class ARDRegressionAdapter(SquaredErrorAdapter):
+    """ARDRegression: ``Σ (y_i − x_iᵀw − b)² + Σ_j (lambda_j / alpha_) w_j²`` over
+    the kept features (``lambda_ < threshold_lambda``), precisions held fixed.
+    Pruned features have ``coef_ = 0`` exactly, not a stationary point of their
+    quadratic penalty: they are frozen (zero influence), as the L1 zeros are."""
+
+    def _kept(self):
+        est = self.estimator
+        return np.asarray(est.lambda_) < est.threshold_lambda
+
+    def penalty(self, s, n_rows):
+        est = self.estimator
+        ratio = np.where(self._kept(), est.lambda_ / est.alpha_, 0.0)
+        return Penalty(_l2_on_coef(est.coef_.size, 2.0 * ratio, _n_intercepts(est)))
+
+    def frozen(self, theta, penalty):
+        out = np.zeros(theta.size, dtype=bool)
+        out[: self.estimator.coef_.size] = ~self._kept()
+        return out
 
 
 class RidgeClassifierAdapter(SquaredErrorAdapter):
@@ -574,17 +671,27 @@ class TweedieAdapter(GLMAdapter):
 
 
 # -- margin classifiers and SGD ---------------------------------------------------------
-def _smooth_hinge_temperature(adapter):
-    t = getattr(adapter.estimator, "smooth_hinge_temperature", None)
+def _temperature(adapter, parameter, what, surrogate):
+    """The user's smoothing temperature ``parameter`` (> 0) for a kinked loss."""
+    t = getattr(adapter.estimator, parameter, None)
     if t is None:
         raise ValueError(
-            f"{adapter.name}(loss='hinge') is not differentiable at the margin: set "
-            "smooth_hinge_temperature (e.g. 0.001) to compute influences with Koh & "
-            "Liang's smooth hinge t·log(1 + exp((1 - m)/t)) at the fitted weights."
+            f"{adapter.name}({what}) is not differentiable at its kink: set "
+            f"{parameter} (e.g. 0.001) to compute influences with {surrogate} at "
+            "the fitted weights."
         )
     if not t > 0:
-        raise ValueError(f"smooth_hinge_temperature must be > 0, got {t!r}.")
+        raise ValueError(f"{parameter} must be > 0, got {t!r}.")
     return t
+
+
+def _smooth_hinge_temperature(adapter):
+    return _temperature(
+        adapter,
+        "smooth_hinge_temperature",
+        "loss='hinge'",
+        "Koh & Liang's smooth hinge t·log(1 + exp((1 - m)/t))",
+    )
 
 
 class _OneVsRestAdapter(Adapter):
@@ -650,24 +757,26 @@ class LinearSVCAdapter(_OneVsRestAdapter):
 
 
 class LinearSVRAdapter(Adapter):
-    """``½‖[w, b_raw]‖² + C Σ s_i max(0, |y_i − f_i| − ε)²``, divided by ``C``.
+    """``½‖[w, b_raw]‖² + C Σ s_i φ(y_i − f_i)``, divided by ``C``.
 
-    liblinear penalizes ``b_raw = intercept_ / intercept_scaling`` as for
-    LinearSVC. ``loss="epsilon_insensitive"`` (the default) has no second
-    derivative anywhere it matters and is refused.
+    ``φ`` is ``max(0, |r| − ε)²`` (``squared_epsilon_insensitive``) or, for
+    ``loss="epsilon_insensitive"`` (the default), its smooth surrogate with the
+    user's ``smooth_epsilon_temperature`` evaluated at the fitted weights, as
+    for LinearSVC's hinge. liblinear penalizes ``b_raw = intercept_ /
+    intercept_scaling`` as for LinearSVC.
     """
 
     def check_supported(self):
-        loss = self.estimator.loss
-        if loss != "squared_epsilon_insensitive":
-            raise NotImplementedError(
-                f"{self.name}(loss={loss!r}) is piecewise linear: its second "
-                "derivative is zero wherever it exists, so influences are not "
-                "defined; use loss='squared_epsilon_insensitive'."
-            )
+        if self.estimator.loss == "epsilon_insensitive":
+            _smooth_epsilon_temperature(self)
 
     def loss(self):
-        return SquaredEpsilonInsensitive(self.estimator.epsilon)
+        est = self.estimator
+        if est.loss == "epsilon_insensitive":
+            return SmoothEpsilonInsensitive(
+                est.epsilon, _smooth_epsilon_temperature(self)
+            )
+        return SquaredEpsilonInsensitive(est.epsilon)
 
     def responses(self):
         return {"predict": Identity()}
@@ -676,6 +785,16 @@ class LinearSVRAdapter(Adapter):
         est = self.estimator
         b = 1.0 / (est.C * est.intercept_scaling**2)
         return Penalty(_l2_on_coef(est.coef_.size, 1.0 / est.C, _n_intercepts(est), b))
+
+
+def _smooth_epsilon_temperature(adapter):
+    return _temperature(
+        adapter,
+        "smooth_epsilon_temperature",
+        "loss='epsilon_insensitive'",
+        "the smooth ε-insensitive loss t·log(1 + e^((r - ε)/t)) + "
+        "t·log(1 + e^((-r - ε)/t))",
+    )
 
 
 class _SGDAdapter(Adapter):
@@ -829,14 +948,58 @@ class ElasticNetAdapter(Adapter):
     def loss(self):
         return HalfSquaredError()
 
+    def _alpha_l1_ratio(self):
+        return self.estimator.alpha, self.estimator.l1_ratio
+
     def penalty(self, s, n_rows):
         est = self.estimator
-        S, rho, n_b = s.sum(), est.l1_ratio, _n_intercepts(est)
+        (alpha, rho), S, n_b = self._alpha_l1_ratio(), s.sum(), _n_intercepts(est)
         return Penalty(
-            _l2_on_coef(est.coef_.size, S * est.alpha * (1.0 - rho), n_b),
-            _l2_on_coef(est.coef_.size, S * est.alpha * rho, n_b),
+            _l2_on_coef(est.coef_.size, S * alpha * (1.0 - rho), n_b),
+            _l2_on_coef(est.coef_.size, S * alpha * rho, n_b),
             scaling="weight_sum",
         )
+
+
+class QuantileRegressorAdapter(Adapter):
+    """QuantileRegressor: ``Σ s_i ρ_q,t(y_i − f_i) + S α‖w‖₁``, on the active set.
+
+    scikit-learn minimizes ``(1/S) Σ s_i ρ_q(r_i) + α‖w‖₁`` exactly (a linear
+    program): in sum form the L1 penalty is ``S α`` (proportional to ``S``), the
+    intercept unpenalized. The pinball loss ``ρ_q`` is replaced by its smooth
+    surrogate with the user's ``smooth_pinball_temperature``, evaluated at the
+    fitted weights; zero coefficients stay frozen (the active set).
+    """
+
+    def check_supported(self):
+        _temperature(
+            self,
+            "smooth_pinball_temperature",
+            "pinball loss",
+            "the smooth pinball loss q·r + t·log(1 + exp(-r/t))",
+        )
+
+    def loss(self):
+        est = self.estimator
+        return SmoothPinball(est.quantile, est.smooth_pinball_temperature)
+
+    def responses(self):
+        return {"predict": Identity()}
+
+    def penalty(self, s, n_rows):
+        est = self.estimator
+        n_b = _n_intercepts(est)
+        l1 = _l2_on_coef(est.coef_.size, s.sum() * est.alpha, n_b)
+        return Penalty(np.zeros_like(l1), l1, scaling="weight_sum")
+
+
+class ElasticNetCVAdapter(ElasticNetAdapter):
+    """LassoCV and ElasticNetCV: the final refit at the selected ``alpha_`` (and
+    ``l1_ratio_``; LassoCV's is 1), held fixed."""
+
+    def _alpha_l1_ratio(self):
+        est = self.estimator
+        return float(est.alpha_), float(getattr(est, "l1_ratio_", 1.0))
 
 
 # -- kernel ridge: dual form, its own state ----------------------------------------------
@@ -912,6 +1075,8 @@ REGISTRY = (
     Entry(LinearRegression, SquaredErrorAdapter, "InfluenceLinearRegression"),
     Entry(Ridge, SquaredErrorAdapter, "InfluenceRidge"),
     Entry(RidgeCV, RidgeCVAdapter, "InfluenceRidgeCV"),
+    Entry(BayesianRidge, BayesianRidgeAdapter, "InfluenceBayesianRidge"),
+    Entry(ARDRegression, ARDRegressionAdapter, "InfluenceARDRegression"),
     Entry(RidgeClassifier, RidgeClassifierAdapter, "InfluenceRidgeClassifier"),
     Entry(RidgeClassifierCV, RidgeClassifierAdapter, "InfluenceRidgeClassifierCV"),
     Entry(PoissonRegressor, PoissonAdapter, "InfluencePoissonRegressor"),
@@ -924,6 +1089,9 @@ REGISTRY = (
     Entry(HuberRegressor, HuberAdapter, "InfluenceHuberRegressor"),
     Entry(Lasso, ElasticNetAdapter, "InfluenceLasso"),
     Entry(ElasticNet, ElasticNetAdapter, "InfluenceElasticNet"),
+    Entry(QuantileRegressor, QuantileRegressorAdapter, "InfluenceQuantileRegressor"),
+    Entry(LassoCV, ElasticNetCVAdapter, "InfluenceLassoCV"),
+    Entry(ElasticNetCV, ElasticNetCVAdapter, "InfluenceElasticNetCV"),
     Entry(KernelRidge, KernelRidgeAdapter, "InfluenceKernelRidge"),
 )
 _BY_CLASS = {entry.estimator: entry for entry in REGISTRY}
@@ -932,6 +1100,17 @@ _BY_CLASS = {entry.estimator: entry for entry in REGISTRY}
 def supported_names():
     """The scikit-learn class names :data:`REGISTRY` supports, for messages."""
     return ", ".join(entry.estimator.__name__ for entry in REGISTRY)
+
+
+def is_search(estimator):
+    """Whether ``estimator`` is a scikit-learn hyper-parameter search
+    (:class:`~sklearn.model_selection.GridSearchCV`,
+    :class:`~sklearn.model_selection.RandomizedSearchCV`,
+    :class:`~sklearn.model_selection.HalvingGridSearchCV`,
+    :class:`~sklearn.model_selection.HalvingRandomSearchCV`)."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    return isinstance(estimator, BaseSearchCV)
 
 
 def entry_for(estimator, exact=False):
@@ -946,8 +1125,9 @@ def entry_for(estimator, exact=False):
             return _BY_CLASS[base]
     raise TypeError(
         f"skinfluence has no influence support for {cls.__name__}; supported: "
-        f"{supported_names()}{' (exact types)' if exact else ''}, or a Pipeline "
-        "ending in one of them."
+        f"{supported_names()}{' (exact types)' if exact else ''}, a Pipeline "
+        "ending in one of them, or a fitted GridSearchCV, RandomizedSearchCV, "
+        "HalvingGridSearchCV or HalvingRandomSearchCV (refit=True) of either."
     )
 
 

@@ -1,14 +1,21 @@
 """Give an already fitted scikit-learn model influence functions, without refitting."""
 
+from __future__ import annotations
+
 import copy
 import inspect
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._adapters import adapter_for, entry_for
+from ._adapters import adapter_for, entry_for, is_search
+from ._constraints import MatrixLike, validated
+from ._frames import row_labels
 from ._mixin import InfluenceMixin
 from ._pipeline import InfluencePipeline
 from ._state import (
@@ -17,6 +24,12 @@ from ._state import (
     TrainingData,
     is_dask_collection,
 )
+
+
+class TrainingDataWarning(UserWarning):
+    """:func:`attach` was probably given data the model was not fitted on
+    (other labels, or parameters far from the minimum on these rows)."""
+
 
 #: above this ratio (Newton step to the minimum / typical effect of removing one
 #: row) the parameters are so far from the minimum on the given data that the
@@ -34,7 +47,22 @@ def _influence_class(estimator):
     return entry_for(estimator, exact=True).ready_class()
 
 
-def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
+@validated(
+    {
+        "estimator": [HasMethods(["fit"])],
+        "X_train": ["array-like", "sparse matrix"],
+        "y_train": ["array-like"],
+        "sample_weight": ["array-like", None],
+    },
+    nested=True,
+)
+def attach(
+    estimator: BaseEstimator,
+    X_train: MatrixLike,
+    y_train: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    **influence_params: object,
+) -> BaseEstimator:
     """Influence-capable copy of an already fitted estimator, without refitting.
 
     The fitted attributes of ``estimator`` are copied into the matching
@@ -48,19 +76,25 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
 
     - a :class:`NonStationaryWarning` when the fit stopped short (refit with a
       smaller ``tol`` for better influences);
-    - a ``UserWarning`` when the Newton step to the minimum is more than
+    - a :class:`TrainingDataWarning` when the Newton step to the minimum is more than
       ``WRONG_DATA_THRESHOLD`` (2) times the typical effect of removing one
       training row: the data (or weights) are then probably not the ones the
       model was fitted on, or its solver stopped very far from the minimum.
 
     Parameters
     ----------
-    estimator : fitted estimator or Pipeline
+    estimator : fitted estimator, Pipeline or hyper-parameter search
         A fitted estimator of any class with an ``Influence*`` counterpart
         (the classes of :data:`skinfluence._adapters.REGISTRY`, e.g.
         ``LogisticRegression``, ``Ridge``, ``PoissonRegressor``, ``LinearSVC``,
-        ``Lasso``), or a fitted :class:`~sklearn.pipeline.Pipeline` whose last
-        step is one.
+        ``Lasso``), a fitted :class:`~sklearn.pipeline.Pipeline` whose last
+        step is one, or a fitted
+        :class:`~sklearn.model_selection.GridSearchCV`,
+        :class:`~sklearn.model_selection.RandomizedSearchCV`,
+        :class:`~sklearn.model_selection.HalvingGridSearchCV` or
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV` with
+        ``refit=True`` (or a refit strategy) over either: its
+        ``best_estimator_``, refit on all of ``X_train``, is attached.
     X_train : {array-like, sparse matrix} of shape (n_samples, n_features)
         The training data the estimator was fitted on (raw data for a Pipeline).
     y_train : array-like of shape (n_samples,) or (n_samples, n_targets)
@@ -69,7 +103,10 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     **influence_params
         Parameters the ``Influence*`` class has and the scikit-learn class has
         not, e.g. ``smooth_hinge_temperature=1e-3`` for a ``LinearSVC`` fitted
-        with ``loss="hinge"``; the others keep their defaults.
+        with ``loss="hinge"``, ``smooth_epsilon_temperature`` for a
+        ``LinearSVR`` with ``loss="epsilon_insensitive"``,
+        ``smooth_pinball_temperature`` for a ``QuantileRegressor``; the others
+        keep their defaults.
 
     Returns
     -------
@@ -92,6 +129,14 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     >>> model.influence_loss(X[:2], y[:2]).shape
     (2, 442)
     """
+    if is_search(estimator):
+        return attach(
+            _best_estimator(estimator),
+            X_train,
+            y_train,
+            sample_weight,
+            **influence_params,
+        )
     if isinstance(estimator, Pipeline):
         check_is_fitted(estimator)
         head = copy.deepcopy(estimator[:-1])
@@ -99,11 +144,13 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
         attached = attach(
             last, head.transform(X_train), y_train, sample_weight, **influence_params
         )
-        return InfluencePipeline(
+        pipe = InfluencePipeline(
             head.steps + [(name, attached)],
             memory=estimator.memory,
             verbose=estimator.verbose,
         )
+        labels = row_labels(X_train)
+        return pipe if labels is None else pipe.label_training_rows(labels)
     cls = _influence_class(estimator)
     check_is_fitted(estimator)
     new = cls.__new__(cls)
@@ -135,7 +182,7 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
         warnings.warn(
             f"y_train has labels {labels!r} but {cls.__name__} was fitted "
             f"on {classes!r}: this is probably not its training data.",
-            UserWarning,
+            TrainingDataWarning,
             stacklevel=2,
         )
     new._influence_state = InfluenceState(
@@ -153,13 +200,27 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
             "sample_weight are probably not the data it was fitted on (or its "
             "solver stopped far short: then refit with a smaller tol and a larger "
             "max_iter); influences would describe a different model.",
-            UserWarning,
+            TrainingDataWarning,
             stacklevel=2,
         )
     else:
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=2)
     return new
+
+
+def _best_estimator(search):
+    """The refit ``best_estimator_`` of a fitted search, or a clear error."""
+    name = type(search).__name__
+    if search.refit is False:
+        raise ValueError(
+            f"attach: {name}(refit=False) has no best_estimator_ fitted on the "
+            "whole training data. Refit it with refit=True, or fit the best "
+            f"parameters yourself (estimator.set_params(**{name}.best_params_)"
+            ".fit(X_train, y_train)) and attach that estimator."
+        )
+    check_is_fitted(search, "best_estimator_")
+    return search.best_estimator_
 
 
 def _set_influence_params(new, estimator, given):

@@ -23,7 +23,27 @@ CONFIGURATIONS = (
         {"l1_ratio": 1.0, "solver": "saga", "C": 0.1, "max_iter": 5000},
         "binary",
     ),
+    (
+        "LogisticRegression multinomial L1 (saga)",
+        "InfluenceLogisticRegression",
+        {"l1_ratio": 1.0, "solver": "saga", "C": 0.5, "max_iter": 5000},
+        "multiclass",
+    ),
     ("LogisticRegressionCV", "InfluenceLogisticRegressionCV", {"Cs": 3}, "binary"),
+    (
+        "LogisticRegressionCV elastic-net multinomial",
+        "InfluenceLogisticRegressionCV",
+        {
+            "Cs": [0.5, 2.0],
+            "l1_ratios": (0.5, 0.9),
+            "solver": "saga",
+            "max_iter": 5000,
+            "cv": 3,
+            "use_legacy_attributes": False,
+            "scoring": "neg_log_loss",
+        },
+        "multiclass",
+    ),
     ("LinearRegression", "InfluenceLinearRegression", {}, "regression"),
     ("Ridge", "InfluenceRidge", {"alpha": 1.0}, "regression"),
     ("RidgeCV", "InfluenceRidgeCV", {}, "regression"),
@@ -51,6 +71,12 @@ CONFIGURATIONS = (
         "regression",
     ),
     (
+        "LinearSVR epsilon_insensitive",
+        "InfluenceLinearSVR",
+        {"epsilon": 0.2, "smooth_epsilon_temperature": 0.1},
+        "regression",
+    ),
+    (
         "SGDClassifier log_loss",
         "InfluenceSGDClassifier",
         {"loss": "log_loss"},
@@ -66,6 +92,31 @@ CONFIGURATIONS = (
     ("HuberRegressor", "InfluenceHuberRegressor", {"alpha": 1e-3}, "regression"),
     ("Lasso", "InfluenceLasso", {"alpha": 0.05}, "regression"),
     ("ElasticNet", "InfluenceElasticNet", {"alpha": 0.05}, "regression"),
+    ("BayesianRidge", "InfluenceBayesianRidge", {}, "regression"),
+    (
+        "ARDRegression",
+        "InfluenceARDRegression",
+        {"threshold_lambda": 100.0},
+        "regression",
+    ),
+    (
+        "LassoCV",
+        "InfluenceLassoCV",
+        {"alphas": [0.2, 0.3, 0.5], "cv": 3},
+        "regression",
+    ),
+    (
+        "ElasticNetCV",
+        "InfluenceElasticNetCV",
+        {"l1_ratio": [0.8, 0.95], "alphas": [0.25, 0.4], "cv": 3},
+        "regression",
+    ),
+    (
+        "QuantileRegressor",
+        "InfluenceQuantileRegressor",
+        {"quantile": 0.3, "alpha": 0.01, "smooth_pinball_temperature": 0.1},
+        "regression",
+    ),
     (
         "KernelRidge",
         "InfluenceKernelRidge",
@@ -212,5 +263,7 @@ def capability_table_rst(cells=None):
         ]
     lines.append("")
     for text, number in reasons.items():
+        # error messages are plain text: ``coef_`` would be a reference in RST
+        text = re.sub(r"(?<=\w)_(?=\W|$)", r"\\_", text)
         lines += [f"[{number}] {text}", ""]
     return "\n".join(lines)

@@ -23,10 +23,15 @@ their values here are NaN, and :meth:`summary_frame` and :meth:`outlier_test`
 leave them out.
 """
 
+from numbers import Real
+
 import numpy as np
 from scipy import stats
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._frames import _pandas
+from ._constraints import validated
+from ._frames import computed_with_arrays, labelled
+from ._frames import require_pandas as _pandas
 
 #: R's ``influence.measures`` columns and the thresholds of its ``is.inf`` flags
 FLAG_RULES = (
@@ -43,13 +48,21 @@ def objective_of(estimator, what):
     """The training objective in ``θ``, or a refusal naming the estimator when
     its influence is computed without one (a dual form)."""
     try:
-        return estimator.influence_state().objective
+        fitted = estimator.influence_state()
+        objective = fitted.objective
     except NotImplementedError as error:
         raise NotImplementedError(
             f"{type(estimator).__name__}: {what} need the training objective as a "
             "function of the linear parameters θ, and this estimator computes its "
             "influence without one (a dual form)."
         ) from error
+    if fitted.distributed:
+        raise NotImplementedError(
+            f"{type(estimator).__name__}: {what} on dask training data are not "
+            "available; the per-row leverage(), cooks_distance() and dfbeta() "
+            "work on the chunks."
+        )
+    return objective
 
 
 class Residuals:
@@ -192,6 +205,13 @@ class ClassicalDiagnosticsMixin:
     """Studentized residuals, σ₍ᵢ₎, DFFITS, COVRATIO, PRESS, an outlier test and
     R's ``influence.measures`` table (see :mod:`skinfluence._classical`)."""
 
+    @validated(
+        {
+            "kind": [StrOptions({"internal", "external"})],
+            "type": [StrOptions({"pearson", "deviance", "likelihood"})],
+        }
+    )
+    @labelled("studentized_residuals")
     def studentized_residuals(self, kind="external", type="pearson"):
         """Studentized residuals of the training rows (R ``rstandard``/``rstudent``).
 
@@ -225,6 +245,8 @@ class ClassicalDiagnosticsMixin:
         """
         return Residuals(self).studentized(kind, type)
 
+    @validated({"type": [StrOptions({"pearson", "deviance"})]})
+    @labelled("sigma_loo")
     def sigma_loo(self, type="pearson"):
         """Residual scale of the fit without each row, ``σ₍ᵢ₎`` (R ``influence()$sigma``).
 
@@ -256,6 +278,7 @@ class ClassicalDiagnosticsMixin:
             raise ValueError(f"type must be 'pearson' or 'deviance', got {type!r}.")
         return Residuals(self).sigma_loo(type)
 
+    @labelled("dffits")
     def dffits(self):
         """DFFITS: the change of the row's own fitted value when it is left out, in
         standard errors (Belsley, Kuh & Welsch 1980; R ``dffits``).
@@ -280,6 +303,7 @@ class ClassicalDiagnosticsMixin:
         """
         return Residuals(self).dffits()
 
+    @labelled("covratio")
     def covratio(self):
         """COVRATIO: how removing the row changes the determinant of the
         parameters' covariance (Belsley, Kuh & Welsch 1980; R ``covratio``).
@@ -304,6 +328,7 @@ class ClassicalDiagnosticsMixin:
         """
         return Residuals(self).covratio()
 
+    @labelled("press_residuals")
     def press_residuals(self):
         """PRESS residuals: ``y_i`` minus the prediction of the least-squares fit
         without row ``i``, exactly (with weights, a ridge penalty, a penalty
@@ -368,6 +393,13 @@ class ClassicalDiagnosticsMixin:
         s = self.influence_state().objective.sample_weight
         return float(s @ self.press_residuals() ** 2)
 
+    @validated(
+        {
+            "alpha": [Interval(Real, 0, 1, closed="neither")],
+            "method": [StrOptions({"bonferroni", "sidak", "holm", "fdr_bh"})],
+        }
+    )
+    @computed_with_arrays
     def outlier_test(self, alpha=0.05, method="bonferroni"):
         """Test each row for being an outlier with its external studentized residual.
 
@@ -427,6 +459,7 @@ class ClassicalDiagnosticsMixin:
         index = labels if hasattr(labels, "name") else _pandas().Index(labels)
         return index[mask]
 
+    @computed_with_arrays
     def summary_frame(self):
         """Every classical diagnostic in one table, with R's "influential" flags.
 

@@ -2,6 +2,9 @@
 
 import threading
 from contextlib import contextmanager
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 _DEFAULTS = {
     "hessian_solver": "auto",
@@ -9,6 +12,8 @@ _DEFAULTS = {
     "cg_tol": 1e-10,
     "cg_maxiter": 1000,
     "stationarity_threshold": 0.1,
+    "influence_output": "default",
+    "progress_bar": "auto",
     "output_dtype": "float64",
 }
 _local = threading.local()
@@ -20,7 +25,7 @@ def _settings():
     return _local.settings
 
 
-def get_config():
+def get_config() -> dict:
     """Current skinfluence settings (a copy); see :func:`set_config`.
 
     Examples
@@ -32,14 +37,29 @@ def get_config():
     return dict(_settings())
 
 
+@validate_params(
+    {
+        "hessian_solver": [StrOptions({"auto", "cholesky", "cg"}), None],
+        "max_dense_params": [Interval(Integral, 1, None, closed="left"), None],
+        "cg_tol": [Interval(Real, 0, 1, closed="neither"), None],
+        "cg_maxiter": [Interval(Integral, 1, None, closed="left"), None],
+        "stationarity_threshold": [Interval(Real, 0, None, closed="left"), None],
+        "influence_output": [StrOptions({"default", "pandas", "polars"}), None],
+        "progress_bar": [StrOptions({"auto"}), "boolean", None],
+        "output_dtype": [StrOptions({"float64", "float32"}), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def set_config(
-    hessian_solver=None,
-    max_dense_params=None,
-    cg_tol=None,
-    cg_maxiter=None,
-    stationarity_threshold=None,
-    output_dtype=None,
-):
+    hessian_solver: str | None = None,
+    max_dense_params: int | None = None,
+    cg_tol: float | None = None,
+    cg_maxiter: int | None = None,
+    stationarity_threshold: float | None = None,
+    influence_output: str | None = None,
+    progress_bar: str | bool | None = None,
+    output_dtype: str | None = None,
+) -> None:
     """Set skinfluence settings for this thread.
 
     Parameters
@@ -52,13 +72,30 @@ def set_config(
         (the default) uses Cholesky up to ``max_dense_params`` parameters.
     max_dense_params : int, default=None
         Largest number of parameters for which ``"auto"`` picks Cholesky (4000).
-    cg_tol : float, default=None
+    cg_tol : float in (0, 1), default=None
         Relative residual ``‖H x − b‖ / ‖b‖`` at which CG stops (1e-10).
     cg_maxiter : int, default=None
         Iteration limit of CG (1000); a warning reports an unmet tolerance.
     stationarity_threshold : float, default=None
         A ``NonStationaryWarning`` is issued when the Newton step to the minimum
         exceeds this multiple of the typical effect of removing one row (0.1).
+    influence_output : {"default", "pandas", "polars"}, default=None
+        The type of per-row and per-test results, like scikit-learn's
+        ``transform_output``. ``"default"`` (the default): NumPy arrays, rows
+        in training-data order. ``"pandas"``: DataFrames and Series labelled
+        with the user's row labels (the index of the training ``X`` and of
+        ``X_test`` when they are DataFrames, else positions ``0..n-1``), through
+        :class:`InfluencePipeline` and :func:`attach` too. ``"polars"``: polars
+        DataFrames with the labels in a column. See :doc:`/guide/notebooks`.
+    progress_bar : {"auto", True, False}, default=None
+        Progress bars (``tqdm.auto``: a widget in notebooks, text in terminals)
+        on operations that can take more than a few seconds: refits,
+        exact removal, conjugate-gradient solves, streamed ``top_influences``
+        and leave-one-out batches. ``"auto"`` (the default) shows them in
+        interactive output only (a notebook or a terminal, not a log file or
+        a test run), after the operation has run for 2 seconds; ``True``
+        always; ``False`` never. Silent when tqdm is not installed
+        (``pip install "skinfluence[progress]"``).
     output_dtype : {"float64", "float32"}, default=None
         Type of the ``(n_test, n_train)`` results (:meth:`influence_loss`,
         :meth:`influence_prediction`, :meth:`influence_statistic`).
@@ -81,16 +118,10 @@ def set_config(
         "cg_tol": cg_tol,
         "cg_maxiter": cg_maxiter,
         "stationarity_threshold": stationarity_threshold,
+        "influence_output": influence_output,
+        "progress_bar": progress_bar,
         "output_dtype": output_dtype,
     }
-    if hessian_solver is not None and hessian_solver not in ("auto", "cholesky", "cg"):
-        raise ValueError(
-            f"hessian_solver must be 'auto', 'cholesky' or 'cg', got {hessian_solver!r}."
-        )
-    if output_dtype is not None and output_dtype not in ("float64", "float32"):
-        raise ValueError(
-            f"output_dtype must be 'float64' or 'float32', got {output_dtype!r}."
-        )
     _settings().update({k: v for k, v in given.items() if v is not None})
 
 
@@ -99,7 +130,16 @@ def config_context(**settings):
     """Temporarily change skinfluence settings (see :func:`set_config`).
 
     Influence quantities are cached per fitted model together with the
-    settings they were computed with; a change of settings recomputes them.
+    settings they were computed with; a change of settings recomputes them
+    (except for ``influence_output`` and ``progress_bar``, which change only
+    how results are returned and shown).
+
+    Examples
+    --------
+    >>> from skinfluence import config_context, get_config
+    >>> with config_context(influence_output="pandas"):
+    ...     get_config()["influence_output"]
+    'pandas'
     """
     old = get_config()
     set_config(**settings)
@@ -108,3 +148,10 @@ def config_context(**settings):
     finally:
         _settings().clear()
         _settings().update(old)
+
+
+def numeric_settings() -> dict:
+    """The settings influence values depend on (the cache key of a fit)."""
+    settings = get_config()
+    del settings["influence_output"], settings["progress_bar"]
+    return settings

@@ -279,7 +279,7 @@ class ChunkedObjective:
         self.loss, self.penalty = empty.loss, empty.penalty
         self.n_params, self.n_outputs = empty.n_params, empty.n_outputs
         self.n_features = empty.n_features
-        self.n_frozen = empty.n_frozen
+        self.n_frozen, self.frozen = empty.n_frozen, empty.frozen
         self.n_samples = fitted.data.n_samples
         self.weight_sum = empty.weight_sum
 

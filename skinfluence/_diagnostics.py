@@ -15,11 +15,16 @@ loss has no factor ½), the textbook definitions read
   dispersion ``φ₍ᵢ₎`` for least squares and ``φ`` otherwise.
 """
 
+from __future__ import annotations
+
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._classical import ClassicalDiagnosticsMixin, objective_of
+from ._constraints import Result, validated
+from ._frames import labelled
 from ._removal import group_newton_step
 
 
@@ -34,9 +39,15 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         # outputs each have their own residual); parameters: the identified ones
         n_obs = np.count_nonzero(objective.sample_weight) * objective.n_outputs
         dof = n_obs - self._n_identified(fitted)
-        if dof <= 0:
-            raise ValueError("Dispersion needs more rows with weight than parameters.")
-        phi = objective.dispersion(fitted.theta, dof)
+        if dof <= 0 and objective.loss.dispersion_kind != "fixed":
+            raise ValueError(
+                f"{type(self).__name__}: the dispersion is estimated from the "
+                f"residuals, which needs more rows with positive weight ({n_obs} "
+                f"observations) than identified parameters ({n_obs - dof}): no "
+                "residual degree of freedom is left. Use dfbeta() or "
+                "loo_params_change(), which need no dispersion."
+            )
+        phi = objective.dispersion(fitted.theta, max(dof, 1))
         if phi is None:
             raise NotImplementedError(
                 f"{type(self).__name__}: Cook's distance and DFBETAS measure a change "
@@ -51,7 +62,8 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         an L1 active set freezes at zero (the lasso's degrees of freedom)."""
         return fitted.solver.rank - fitted.objective.n_frozen
 
-    def leverage(self):
+    @labelled("leverage")
+    def leverage(self) -> Result:
         """Generalized hat values ``h_ii`` of the training rows.
 
         For least squares the diagonal of ``X (XᵀWX + Λ)⁻¹ XᵀW``; for logistic
@@ -74,7 +86,9 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         """
         return self.influence_state().loo().leverage.copy()
 
-    def dfbeta(self, groups=None):
+    @validated({"groups": ["array-like", None]})
+    @labelled("dfbeta")
+    def dfbeta(self, groups: ArrayLike | None = None) -> Result:
         """DFBETA: ``θ̂ − θ̂₍ᵢ₎`` for every training row (classical sign).
 
         ``θ̂₍ᵢ₎`` is one exact Newton step without row ``i`` from the converged
@@ -138,7 +152,8 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
             )
         return changes
 
-    def dfbetas(self):
+    @labelled("dfbetas")
+    def dfbetas(self) -> Result:
         """DFBETAS: DFBETA divided by the parameters' standard errors.
 
         The standard error is ``sqrt(φ₍ᵢ₎ diag(A⁻¹))``, with the dispersion of
@@ -173,7 +188,9 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         phi = objective.deleted_dispersion(fitted.theta, dof, loo.output_leverage)
         return -loo.changes / np.sqrt(phi[:, None] * inv_diag)
 
-    def cooks_distance(self, groups=None):
+    @validated({"groups": ["array-like", None]})
+    @labelled("cooks_distance")
+    def cooks_distance(self, groups: ArrayLike | None = None) -> Result:
         """Cook's distance ``Δ_iᵀ A Δ_i / (p φ)`` of every training row.
 
         Parameters
@@ -207,7 +224,8 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
             quadratic = S * np.einsum("gp,pg->g", C, fitted.solver.multiply(C.T))
         return quadratic / (self._n_identified(fitted) * phi)
 
-    def self_influence(self):
+    @labelled("self_influence")
+    def self_influence(self) -> Result:
         """``I_up,loss(z_i, z_i)`` for every training row.
 
         How much up-weighting a row raises its own loss: always ``≤ 0`` when the

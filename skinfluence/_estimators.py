@@ -3,14 +3,19 @@
 from numbers import Real
 
 from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
     ElasticNet,
+    ElasticNetCV,
     GammaRegressor,
     HuberRegressor,
     Lasso,
+    LassoCV,
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
     PoissonRegressor,
+    QuantileRegressor,
     Ridge,
     RidgeClassifier,
     RidgeClassifierCV,
@@ -33,10 +38,13 @@ class InfluenceLogisticRegression(InfluenceMixin, LogisticRegression):
     ``influence_loss`` and ``remove_effect`` (see :class:`InfluenceMixin`).
     Supported: binary and multinomial, the L2 penalty with every solver
     (liblinear's penalized intercept included), no penalty (``C=np.inf``),
-    ``class_weight`` with ``sample_weight``. Binary L1 and elastic-net
-    penalties (``l1_ratio > 0``, not liblinear) get influences on the active set
-    (nonzero coefficients), assuming the support does not change; multinomial
-    ones raise ``NotImplementedError`` when an influence is asked for.
+    ``class_weight`` with ``sample_weight``. L1 and elastic-net penalties
+    (``l1_ratio > 0``, binary or multinomial, not liblinear) get influences on
+    the active set (nonzero coefficients, per class), assuming the support does
+    not change; zero coefficients get zero influence. Multinomial intercepts
+    are unpenalized, so a common shift of all of them changes nothing: their
+    influences are the minimum-norm (zero-sum) representative, with or without
+    a penalty.
 
     Examples
     --------
@@ -149,9 +157,10 @@ class InfluenceRidgeClassifierCV(InfluenceMixin, RidgeClassifierCV):
 class InfluenceLogisticRegressionCV(InfluenceMixin, LogisticRegressionCV):
     """:class:`~sklearn.linear_model.LogisticRegressionCV` with influence functions.
 
-    Influences are those of the final refit at the selected ``C_``, held fixed
-    (a row's effect on the choice of ``C`` is not included). Requires
-    ``refit=True`` and the L2 penalty (``l1_ratios=(0,)``).
+    Influences are those of the final refit at the selected ``C_`` and
+    ``l1_ratio_``, held fixed (a row's effect on the choice is not included):
+    with ``l1_ratio_ > 0`` on the active set, as for
+    :class:`InfluenceLogisticRegression`. Requires ``refit=True``.
 
     Examples
     --------
@@ -306,13 +315,31 @@ class InfluenceLinearSVC(InfluenceMixin, LinearSVC):
 class InfluenceLinearSVR(InfluenceMixin, LinearSVR):
     """:class:`~sklearn.svm.LinearSVR` with influence functions.
 
-    The objective is liblinear's,
-    ``½‖[w, b_raw]‖² + C Σ s_i max(0, |y_i − f_i| − ε)²`` with
-    ``loss="squared_epsilon_insensitive"`` (``b_raw = intercept_ /
-    intercept_scaling``: the intercept is penalized). Its second derivative
-    jumps at ``|y − f| = ε``; the one-sided value is used (2 outside the tube, 0
-    inside). The default ``loss="epsilon_insensitive"`` is refused. The test
-    loss is the same squared ε-insensitive loss.
+    The objective is liblinear's, ``½‖[w, b_raw]‖² + C Σ s_i φ(y_i − f_i)``
+    (``b_raw = intercept_ / intercept_scaling``: the intercept is penalized).
+    With ``loss="squared_epsilon_insensitive"``, ``φ(r) = max(0, |r| − ε)²``;
+    its second derivative jumps at ``|r| = ε`` and the one-sided value is used
+    (2 outside the tube, 0 inside). The default ``loss="epsilon_insensitive"``,
+    ``φ(r) = max(0, |r| − ε)``, is piecewise linear: influences need
+    ``smooth_epsilon_temperature``. The test loss is the training ``φ`` (its
+    smooth surrogate for ``epsilon_insensitive``).
+
+    Parameters
+    ----------
+    All of :class:`~sklearn.svm.LinearSVR`'s, plus
+
+    smooth_epsilon_temperature : float > 0, default=None
+        Only for ``loss="epsilon_insensitive"``: influences use the smooth
+        surrogate ``t log(1 + e^((r − ε)/t)) + t log(1 + e^((−r − ε)/t))`` (Koh
+        & Liang's smooth hinge on each side of the tube) with this ``t``,
+        evaluated at the weights fitted with the exact loss, as
+        ``smooth_hinge_temperature`` does for :class:`InfluenceLinearSVC`. The
+        fit is then not a minimum of the smoothed objective (expect a
+        :class:`NonStationaryWarning`): influences are the sample-dependent part
+        of one Newton step on it. At the smoothed objective's own minimizer they
+        are the weight derivative of its refits; as ``t → 0`` at the exact
+        solution, that of the exact (piecewise linear) solution. ``None``
+        refuses ``epsilon_insensitive``.
 
     Examples
     --------
@@ -326,6 +353,43 @@ class InfluenceLinearSVR(InfluenceMixin, LinearSVR):
     >>> model.influence_params_.shape
     (442, 11)
     """
+
+    _parameter_constraints = {
+        **LinearSVR._parameter_constraints,
+        "smooth_epsilon_temperature": [
+            Interval(Real, 0, None, closed="neither"),
+            None,
+        ],
+    }
+
+    def __init__(
+        self,
+        *,
+        epsilon=0.0,
+        tol=1e-4,
+        C=1.0,
+        loss="epsilon_insensitive",
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        dual="auto",
+        verbose=0,
+        random_state=None,
+        max_iter=1000,
+        smooth_epsilon_temperature=None,
+    ):
+        super().__init__(
+            epsilon=epsilon,
+            tol=tol,
+            C=C,
+            loss=loss,
+            fit_intercept=fit_intercept,
+            intercept_scaling=intercept_scaling,
+            dual=dual,
+            verbose=verbose,
+            random_state=random_state,
+            max_iter=max_iter,
+        )
+        self.smooth_epsilon_temperature = smooth_epsilon_temperature
 
 
 class _PartialFitForgets:
@@ -514,6 +578,163 @@ class InfluenceElasticNet(InfluenceMixin, ElasticNet):
     >>> from skinfluence import InfluenceElasticNet
     >>> X, y = load_diabetes(return_X_y=True)
     >>> model = InfluenceElasticNet(alpha=0.01, l1_ratio=0.5, tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceQuantileRegressor(InfluenceMixin, QuantileRegressor):
+    """:class:`~sklearn.linear_model.QuantileRegressor` with influence functions.
+
+    scikit-learn minimizes ``(1/S) Σ s_i ρ_q(y_i − x_iᵀw − b) + α‖w‖₁`` exactly
+    (a linear program, HiGHS), ``ρ_q(r) = q r + max(0, −r)`` the pinball loss;
+    in sum form the L1 penalty is ``S α‖w‖₁`` (proportional to ``S = Σ s_i``),
+    the intercept unpenalized. The pinball loss is piecewise linear and the
+    exact solution a vertex of the program: locally it does not move at all when
+    a weight changes (its weight derivative is zero between breaks), and
+    removing a row changes it by a jump or not at all. Influences therefore
+    need ``smooth_pinball_temperature``. Zero coefficients stay frozen (the
+    active set, as :class:`InfluenceLasso`). The test loss is the smooth
+    pinball loss.
+
+    Parameters
+    ----------
+    All of :class:`~sklearn.linear_model.QuantileRegressor`'s, plus
+
+    smooth_pinball_temperature : float > 0, default=None
+        Influences use the smooth pinball loss ``q r + t log(1 + e^(−r/t))``
+        (Koh & Liang's smooth hinge for ``max(0, −r)``) with this ``t``, in the
+        units of ``y``, evaluated at the exact fitted weights, as
+        ``smooth_hinge_temperature`` does for :class:`InfluenceLinearSVC`. The
+        fit is not a minimum of the smoothed objective (expect a
+        :class:`NonStationaryWarning`): influences are the sample-dependent part
+        of one Newton step on it from the fitted weights. At the smoothed
+        objective's own minimizer they are the weight derivative of its refits;
+        as ``t → 0`` at the exact solution they tend to the exact solution's
+        weight derivative, zero. A ``t`` comparable to the spacing of the
+        residuals near zero spreads each row's effect smoothly over the jumps
+        of exact removals. ``None`` refuses.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skinfluence import InfluenceQuantileRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceQuantileRegressor(
+    ...     quantile=0.5, alpha=0.01, smooth_pinball_temperature=5.0
+    ... ).fit(scale(X), y)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # NonStationaryWarning
+    ...     model.influence_params_.shape
+    (442, 11)
+    """
+
+    _parameter_constraints = {
+        **QuantileRegressor._parameter_constraints,
+        "smooth_pinball_temperature": [
+            Interval(Real, 0, None, closed="neither"),
+            None,
+        ],
+    }
+
+    def __init__(
+        self,
+        *,
+        quantile=0.5,
+        alpha=1.0,
+        fit_intercept=True,
+        solver="highs",
+        solver_options=None,
+        smooth_pinball_temperature=None,
+    ):
+        super().__init__(
+            quantile=quantile,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            solver=solver,
+            solver_options=solver_options,
+        )
+        self.smooth_pinball_temperature = smooth_pinball_temperature
+
+
+class InfluenceLassoCV(InfluenceMixin, LassoCV):
+    """:class:`~sklearn.linear_model.LassoCV` with influence functions on the active set.
+
+    Influences are those of the final refit, ``Lasso(alpha=alpha_)``, as for
+    :class:`InfluenceLasso`; the selected ``alpha_`` is held fixed (a row's
+    effect on the cross-validated choice is not included).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceLassoCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceLassoCV(alphas=[0.1, 0.5, 1.0], tol=1e-12).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceElasticNetCV(InfluenceMixin, ElasticNetCV):
+    """:class:`~sklearn.linear_model.ElasticNetCV` with influence functions on the active set.
+
+    Influences are those of the final refit,
+    ``ElasticNet(alpha=alpha_, l1_ratio=l1_ratio_)``, as for
+    :class:`InfluenceElasticNet`; the selected ``alpha_`` and ``l1_ratio_`` are
+    held fixed.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceElasticNetCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceElasticNetCV(
+    ...     l1_ratio=[0.5, 0.9], alphas=[0.01, 0.1], tol=1e-12
+    ... ).fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceBayesianRidge(InfluenceMixin, BayesianRidge):
+    """:class:`~sklearn.linear_model.BayesianRidge` with influence functions.
+
+    The evidence-maximized precisions ``alpha_`` (noise) and ``lambda_``
+    (weights) are held fixed: ``coef_`` is the minimizer of
+    ``Σ s_i (y_i - x_iᵀw - b)² + (lambda_/alpha_) ‖w‖²`` (scikit-learn computes
+    it from the final precisions; the intercept is unpenalized), so influences
+    are those of ``Ridge(alpha=lambda_/alpha_)``; a row's effect on the
+    precisions themselves is not included. The test loss is ``(y - f)²``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceBayesianRidge
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceBayesianRidge().fit(X, y)
+    >>> model.influence_params_.shape
+    (442, 11)
+    """
+
+
+class InfluenceARDRegression(InfluenceMixin, ARDRegression):
+    """:class:`~sklearn.linear_model.ARDRegression` with influence functions.
+
+    The precisions ``alpha_`` and ``lambda_`` (one per feature) are held fixed:
+    ``coef_`` minimizes ``Σ (y_i - x_iᵀw - b)² + Σ_j (lambda_j/alpha_) w_j²`` over
+    the kept features (``lambda_ < threshold_lambda``). Pruned features have
+    ``coef_ = 0`` exactly and are frozen: zero influence, as zero Lasso
+    coefficients. ``fit`` takes no ``sample_weight``. The test loss is
+    ``(y - f)²``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skinfluence import InfluenceARDRegression
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = InfluenceARDRegression().fit(X, y)
     >>> model.influence_params_.shape
     (442, 11)
     """

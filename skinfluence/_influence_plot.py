@@ -55,8 +55,6 @@ class InfluencePlotDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sklearn.datasets import load_diabetes
     >>> from skinfluence import InfluenceLinearRegression, InfluencePlotDisplay
     >>> X, y = load_diabetes(return_X_y=True, as_frame=True)
@@ -212,8 +210,6 @@ class DiagnosticIndexDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sklearn.datasets import load_diabetes
     >>> from skinfluence import DiagnosticIndexDisplay, InfluenceLinearRegression
     >>> X, y = load_diabetes(return_X_y=True, as_frame=True)

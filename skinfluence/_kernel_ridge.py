@@ -31,24 +31,30 @@ every ``h_ii < 1``; ``alpha = 0`` (interpolation, leverage 1) is refused.
 
 import copy
 import warnings
+from numbers import Integral
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import linalg
 from scipy.linalg import lapack
 from scipy.sparse import issparse
-from sklearn import get_config as sklearn_get_config
 from sklearn.base import clone
 from sklearn.kernel_ridge import KernelRidge
-from sklearn.utils import Bunch, gen_batches
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _frames
+from ._constraints import RESPONSE_METHOD, TEST_DATA, validated
+from ._frames import labelled
 from ._mixin import InfluenceMixin
 from ._removal import check_indices
 from ._state import (
     InfluenceState,
     NonStationaryWarning,
     Stationarity,
+    as_targets,
+    check_finite_targets,
+    row_batches,
     validate_test_X,
 )
 
@@ -136,6 +142,9 @@ class KernelRidgeInfluence:
     residuals : ndarray of shape (n_train, n_targets)
     stationarity : Stationarity
     """
+
+    #: rows in memory (results are arrays, not lazy dask arrays)
+    distributed = False
 
     def __init__(self, adapter, data, settings):
         self.adapter, self.data, self.settings = adapter, data, settings
@@ -230,12 +239,17 @@ class KernelRidgeInfluence:
     def test_targets(self, y_test, m):
         if y_test is None:
             raise ValueError(f"{self.name} is a regressor: the test loss needs y_test.")
-        Y = self.adapter.encode_targets(y_test)
+        y_test = as_targets(y_test)
+        try:
+            Y = self.adapter.encode_targets(y_test)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"y_test: {error}") from None
         if Y.shape != (m, self.n_targets):
             raise ValueError(
                 f"y_test has shape {np.shape(y_test)}; expected {m} rows and "
                 f"{self.n_targets} target(s)."
             )
+        check_finite_targets(Y)
         return Y
 
     def response(self, response_method):
@@ -409,6 +423,9 @@ class KernelRidgeInfluence:
         ratio = norm / typical if typical > 0 else (0.0 if norm == 0 else np.inf)
         return Stationarity(grad.ravel(), step, float(ratio))
 
+    def warn_if_separated(self, name):
+        """Squared error: no separation (see :class:`FittedInfluence`)."""
+
     def warn_if_not_stationary(self, name):
         s = self.stationarity
         if s.ratio > self.settings["stationarity_threshold"]:
@@ -488,8 +505,13 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         >>> InfluenceKernelRidge(alpha=0.1, kernel="rbf").fit(X, y).influence_params_.shape
         (20, 20)
         """
-        return self.influence_state().influence_params()
+        values = self.influence_state().influence_params()
+        if _frames.pandas_output():
+            return _frames.label(self, values, "influence_params_")
+        return values
 
+    @validated({"X_test": TEST_DATA["X_test"], "response_method": RESPONSE_METHOD})
+    @labelled("influence_prediction")
     def influence_prediction(
         self, X_test: ArrayLike, response_method: str = "auto"
     ) -> np.ndarray:
@@ -522,6 +544,8 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         out = fitted.prediction_influence(fitted.test_kernel(X_test))
         return out[:, 0, :] if out.shape[1] == 1 else out
 
+    @validated(TEST_DATA)
+    @labelled("influence_loss")
     def influence_loss(
         self, X_test: ArrayLike, y_test: ArrayLike | None = None
     ) -> np.ndarray:
@@ -556,12 +580,19 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         dP = fitted.prediction_influence(Kx)
         return -2.0 * np.einsum("mt,mtn->mn", residual, dP)
 
+    @validated(
+        {
+            **TEST_DATA,
+            "k": [Interval(Integral, 1, None, closed="left")],
+            "as_frame": ["boolean", None],
+        }
+    )
     def top_influences(
         self,
         X_test: ArrayLike,
         y_test: ArrayLike | None = None,
         k: int = 5,
-        as_frame: bool = False,
+        as_frame: bool | None = None,
     ):
         """Most helpful and most harmful training rows for each test point.
 
@@ -582,13 +613,9 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         n = fitted.n_samples
         m = _num_rows(X_test)
         k = int(min(k, n))
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}.")
         y_arr = None if y_test is None else np.asarray(y_test)
-        budget = sklearn_get_config()["working_memory"] * 2**20
-        width = max(1, int(budget // (8 * 4 * n * fitted.n_targets)))
         parts = {name: [] for name in ("li", "lv", "hi", "hv")}
-        for rows in gen_batches(m, width):
+        for rows in row_batches(m, 4 * n * fitted.n_targets):
             X_block = _rows(X_test, rows)
             y_block = None if y_arr is None else y_arr[rows]
             values = self.influence_loss(X_block, y_block)
@@ -604,10 +631,11 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
             harmful_indices=np.vstack(parts["hi"]),
             harmful_values=np.vstack(parts["hv"]),
         )
-        return (
-            _frames.top_influences_frame(self, X_test, y_test, top) if as_frame else top
-        )
+        if as_frame is None:
+            as_frame = _frames.pandas_output()
+        return _frames.top_influences_frame(self, X_test, top) if as_frame else top
 
+    @labelled("self_influence")
     def self_influence(self) -> np.ndarray:
         """``S ∂L(z_i)/∂s_i`` of each training row's own loss.
 
@@ -625,6 +653,7 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         """
         return self.influence_state().self_influence()
 
+    @labelled("loo_residuals")
     def loo_residuals(self) -> np.ndarray:
         """Leave-one-out residuals ``y_i − f₍ᵢ₎(x_i) = r_i / (1 − h_ii)`` of every row.
 
@@ -649,6 +678,8 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         residuals = self.influence_state().loo().residuals
         return residuals[:, 0].copy() if residuals.shape[1] == 1 else residuals.copy()
 
+    @validated({**TEST_DATA, "method": [StrOptions({"newton", "influence"})]})
+    @labelled("loo_loss_change")
     def loo_loss_change(
         self,
         X_test: ArrayLike,
@@ -688,6 +719,12 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         new = residual - fitted.loo_prediction_change(Kx)
         return np.sum(new**2 - residual**2, axis=1)
 
+    @validated(
+        {
+            "indices": "no_validation",  # positions, mask or labels: check_indices
+            "method": [StrOptions({"influence", "newton", "exact"})],
+        }
+    )
     def remove_effect(
         self, indices: ArrayLike, method: str = "newton"
     ) -> "InfluenceKernelRidge":
@@ -726,7 +763,7 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         True
         """
         fitted = self.influence_state()
-        idx = check_indices(indices, fitted.n_samples)
+        idx = check_indices(indices, fitted.data)
         if method == "influence":
             raise NotImplementedError(
                 f"{type(self).__name__}.remove_effect(method='influence'): to first "
@@ -776,11 +813,13 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         the kernel's derivative in its inputs."""
         raise NotImplementedError(_NO_PERTURBATION.format(name=type(self).__name__))
 
+    @labelled("cooks_distance")
     def cooks_distance(self, groups=None) -> np.ndarray:
         """Not available for KernelRidge (``NotImplementedError``): no fixed
         parameter vector with a covariance."""
         raise NotImplementedError(_NO_DISPERSION.format(name=type(self).__name__))
 
+    @labelled("dfbetas")
     def dfbetas(self) -> np.ndarray:
         """Not available for KernelRidge (``NotImplementedError``): no fixed
         parameter vector with a covariance."""

@@ -121,6 +121,10 @@ class Loss:
     gaussian_factor = 1.0
     inverse_link = Identity()
 
+    def invalid_targets(self, y):
+        """Mask of rows whose target is outside the loss's domain (none by default)."""
+        return np.zeros(y.shape[0], dtype=bool)
+
     def hessian_blocks(self, y, raw):
         """Per-sample Hessians ``∂²L/∂raw²``, shape (n, K, K)."""
         n, K = raw.shape
@@ -301,6 +305,21 @@ class TweedieHalfDeviance(Loss):
 
     def _mu(self, raw):
         return np.exp(raw) if self.link == "log" else raw
+
+    @property
+    def target_domain(self):
+        """The targets the deviance is defined for, in words."""
+        p = self.power
+        return "any real" if p <= 0 else "non-negative" if p < 2 else "positive"
+
+    def invalid_targets(self, y):
+        """Rows with a target the deviance is undefined for (scikit-learn's domain:
+        ``y ≥ 0`` for ``1 ≤ p < 2``, ``y > 0`` for ``p ≥ 2``)."""
+        p = self.power
+        if p <= 0:
+            return np.zeros(y.shape[0], dtype=bool)
+        bad = y < 0 if p < 2 else y <= 0
+        return bad.any(axis=1)
 
     def pearson_residuals(self, y, raw):
         mu = self._mu(raw)
@@ -486,6 +505,74 @@ class SquaredEpsilonInsensitive(Loss):
         return np.where(np.abs(raw - y) > self.epsilon, 2.0, 0.0) * v
 
 
+def _softplus(u):
+    """``log(1 + exp(u))``, stable both ways."""
+    return -log_expit(-u)
+
+
+class SmoothEpsilonInsensitive(Loss):
+    """``max(0, |y - raw| - ε)`` smoothed with temperature ``t > 0``.
+
+    LinearSVR's ``epsilon_insensitive`` loss is the sum of two hinges,
+    ``max(0, r - ε) + max(0, -r - ε)`` with ``r = raw - y`` (at most one is
+    positive); each is replaced by Koh & Liang's smooth hinge ``t log(1 +
+    exp(·/t))``, as :class:`SmoothHinge` does for LinearSVC:
+    ``t log(1 + e^((r - ε)/t)) + t log(1 + e^((-r - ε)/t))``. It lies above the
+    exact loss by at most ``2 t log 2`` and tends to it as ``t → 0``.
+    With ``a = σ((r - ε)/t)``, ``b = σ((-r - ε)/t)``: ``∂L/∂raw = a - b`` and
+    ``∂²L/∂raw² = (a(1 - a) + b(1 - b)) / t``.
+    """
+
+    def __init__(self, epsilon, temperature, n_outputs=1):
+        self.epsilon = float(epsilon)
+        self.temperature = float(temperature)
+        self.n_outputs = n_outputs
+
+    def _arguments(self, y, raw):
+        r, e, t = raw - y, self.epsilon, self.temperature
+        return (r - e) / t, (-r - e) / t
+
+    def loss(self, y, raw):
+        u, v = self._arguments(y, raw)
+        return (self.temperature * (_softplus(u) + _softplus(v))).sum(axis=1)
+
+    def gradient(self, y, raw):
+        u, v = self._arguments(y, raw)
+        return expit(u) - expit(v)
+
+    def hessian_apply(self, y, raw, v):
+        a, b = (expit(w) for w in self._arguments(y, raw))
+        return (a * (1.0 - a) + b * (1.0 - b)) / self.temperature * v
+
+
+class SmoothPinball(Loss):
+    """The pinball loss of quantile ``q`` smoothed with temperature ``t > 0``.
+
+    QuantileRegressor's loss ``ρ_q(r) = q r + max(0, -r)`` with ``r = y - raw``;
+    the hinge ``max(0, -r)`` is replaced by the smooth hinge
+    ``t log(1 + exp(-r/t))``, as :class:`SmoothHinge` does for LinearSVC:
+    ``ρ_q,t(r) = q r + t log(1 + e^(-r/t))``. It lies above ``ρ_q`` by at most
+    ``t log 2`` and tends to it as ``t → 0``. With ``p = σ(-r/t)``:
+    ``∂L/∂raw = p - q`` and ``∂²L/∂raw² = p (1 - p) / t``.
+    """
+
+    def __init__(self, quantile, temperature, n_outputs=1):
+        self.quantile = float(quantile)
+        self.temperature = float(temperature)
+        self.n_outputs = n_outputs
+
+    def loss(self, y, raw):
+        r, t = y - raw, self.temperature
+        return (self.quantile * r + t * _softplus(-r / t)).sum(axis=1)
+
+    def gradient(self, y, raw):
+        return expit((raw - y) / self.temperature) - self.quantile
+
+    def hessian_apply(self, y, raw, v):
+        p = expit((raw - y) / self.temperature)
+        return p * (1.0 - p) / self.temperature * v
+
+
 #: every loss, by name, with a factory taking the number of outputs: one
 #: finite-difference test runs over all of them (tests/test_losses.py)
 LOSSES = {
@@ -507,4 +594,6 @@ LOSSES = {
     "modified_huber": ModifiedHuber,
     "huber": lambda K: Huber(0.7, K),
     "squared_epsilon_insensitive": lambda K: SquaredEpsilonInsensitive(0.3, K),
+    "smooth_epsilon_insensitive": lambda K: SmoothEpsilonInsensitive(0.3, 0.2, K),
+    "smooth_pinball": lambda K: SmoothPinball(0.3, 0.2, K),
 }

@@ -1,16 +1,36 @@
 """InfluenceMixin: influence functions on a fitted linear estimator."""
 
+from __future__ import annotations
+
 import inspect
 import warnings
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.utils import Bunch, gen_batches
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from . import _frames, _outputs
+from ._config import config_context
+from ._constraints import RESPONSE_METHOD, TEST_DATA, MatrixLike, Result, validated
 from ._diagnostics import DiagnosticsMixin
+from ._frames import labelled
+from ._progress import progress
 from ._removal import RemovalMixin
-from ._state import InfluenceState, NonStationaryWarning, TrainingData, row_batches
+from ._state import (
+    FittedInfluence,
+    InfluenceState,
+    NonStationaryWarning,
+    TrainingData,
+    row_batches,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
 
 __all__ = ["InfluenceMixin", "NonStationaryWarning"]
 
@@ -61,7 +81,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         """Fit the estimator (every argument of its ``fit``) and keep the data."""
         return _fit_and_keep(self, InfluenceMixin, X, y, args, kwargs)
 
-    def influence_state(self):
+    def influence_state(self) -> FittedInfluence:
         """The :class:`~skinfluence._state.FittedInfluence` of this fitted model.
 
         Built on first use (objective, factored Hessian, stationarity check) and
@@ -87,7 +107,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
 
     # -- public API ----------------------------------------------------------------
     @property
-    def gradient_norm_(self):
+    def gradient_norm_(self) -> float:
         """Euclidean norm of the full gradient of the risk ``∇R(θ̂)`` at the fit.
 
         Zero at an exact minimum. A :class:`NonStationaryWarning` is issued when
@@ -109,7 +129,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         return self.influence_state().stationarity.gradient_norm
 
     @property
-    def newton_step_(self):
+    def newton_step_(self) -> np.ndarray:
         """``-H⁻¹ ∇R(θ̂)``: how far the fit is from the minimum, in parameter space.
 
         This is the part of a Newton step that does not depend on any training
@@ -127,7 +147,7 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         return self.influence_state().stationarity.newton_step
 
     @property
-    def influence_params_(self):
+    def influence_params_(self) -> Result:
         """Influence of up-weighting each training row on the parameters.
 
         Array of shape (n_train, n_params): row ``i`` is ``S ∂θ̂/∂s_i``, where
@@ -155,9 +175,46 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> model.influence_params_.shape  # 442 rows, 10 coefficients + intercept
         (442, 11)
         """
-        return self.influence_state().influence_params()
+        values = self.influence_state().influence_params()
+        if _frames.pandas_output():
+            return _frames.label(self, values, "influence_params_")
+        return values
 
-    def influence_loss(self, X_test, y_test=None):
+    @validated({"labels": ["array-like"]})
+    def label_training_rows(self, labels: ArrayLike) -> InfluenceMixin:
+        """Name the training rows with the user's labels, e.g. the index of the
+        DataFrame a pipeline's transformers turned into an array.
+
+        :class:`InfluencePipeline` and :func:`attach` call it; rows fitted from
+        a DataFrame are labelled with its index already.
+
+        Parameters
+        ----------
+        labels : array-like of shape (n_train,)
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        data = vars(self)["_influence_state"].data
+        labels = _frames.require_pandas().Index(labels)
+        if len(labels) != data.n_samples:
+            raise ValueError(
+                f"labels has {len(labels)} entries but {type(self).__name__} has "
+                f"{data.n_samples} training rows."
+            )
+        data.index = labels
+        return self
+
+    @validated({**TEST_DATA, "max_bytes": [Interval(Real, 0, None, closed="left")]})
+    @labelled("influence_loss")
+    def influence_loss(
+        self,
+        X_test: MatrixLike,
+        y_test: ArrayLike | None = None,
+        max_bytes: float = _outputs.MAX_BYTES,
+    ) -> Result:
         """Influence of up-weighting each training row on each test loss.
 
         Parameters
@@ -165,7 +222,11 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         X_test : {array-like, sparse matrix} of shape (n_test, n_features)
         y_test : array-like of shape (n_test,) or (n_test, n_targets), default=None
             True targets. For classifiers ``None`` uses the predicted labels;
-            regressors require it.
+            regressors require it. Must be finite and in the loss's domain
+            (labels seen in training, counts ``≥ 0``, Gamma targets ``> 0``).
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_train``
+            bytes, would be larger; :meth:`top_influences` streams instead.
 
         Returns
         -------
@@ -190,9 +251,30 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         """
         fitted = self.influence_state()
         X_test, Y_test = fitted.test_data(X_test, y_test)
+        _outputs.check_result_size(
+            "influence_loss",
+            (X_test.shape[0], fitted.n_samples),
+            max_bytes,
+            "top_influences() streams over the same matrix keeping the k largest "
+            "per test row; or pass the test rows in batches.",
+            lazy=fitted.distributed,
+        )
         return fitted.influence_on(fitted.test_gradients(X_test, Y_test).T)
 
-    def top_influences(self, X_test, y_test=None, k=5, as_frame=False):
+    @validated(
+        {
+            **TEST_DATA,
+            "k": [Interval(Integral, 1, None, closed="left")],
+            "as_frame": ["boolean", None],
+        }
+    )
+    def top_influences(
+        self,
+        X_test: MatrixLike,
+        y_test: ArrayLike | None = None,
+        k: int = 5,
+        as_frame: bool | None = None,
+    ) -> Bunch | pandas.DataFrame:
         """Most helpful and most harmful training rows for each test point.
 
         Streams over blocks of test points and training rows sized by
@@ -203,8 +285,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         ----------
         X_test, y_test : as in :meth:`influence_loss`
         k : int, default=5
-        as_frame : bool, default=False
-            Return a tidy :class:`pandas.DataFrame` instead: one row per test
+        as_frame : bool, default=None
+            ``None``: a frame with ``set_config(influence_output="pandas")``,
+            else the arrays. ``True``: a tidy :class:`pandas.DataFrame`: one row per test
             row, kind (``"helpful"``/``"harmful"``) and rank, with the training
             row's label in the training index, its influence, the predicted
             change of the test loss if it is removed (``-(s_i/S)·influence``)
@@ -232,19 +315,18 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         fitted = self.influence_state()
         objective = fitted.objective
         X_raw = X_test
+        if as_frame is None:
+            as_frame = _frames.pandas_output()
         X_test, Y_test = fitted.test_data(X_test, y_test)
         n, m = objective.n_samples, X_test.shape[0]
         k = int(min(k, n))
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}.")
         if fitted.distributed:  # per-chunk candidates merged in a tree
             top = fitted.top_influences(X_test, Y_test, k)
-            if as_frame:
-                return _frames.top_influences_frame(self, X_raw, y_test, top)
-            return top
+            return _frames.top_influences_frame(self, X_raw, top) if as_frame else top
         low_i, low_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         high_i, high_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         width = max(1, int(np.sqrt(n)))  # test points per block
+        bar = progress(m, "top influences", unit="test row")
         for tests in gen_batches(m, width):
             G_test = fitted.test_gradients(X_test[tests], Y_test[tests])
             A = -fitted.solve(G_test.T)
@@ -256,17 +338,20 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
                 best = _merge_top(best, np.ascontiguousarray(block.T), index, k)
                 del block  # not alive while the next one is computed
             low_i[tests], low_v[tests], high_i[tests], high_v[tests] = best
+            bar.update(tests.stop - tests.start)
+        bar.close()
         top = Bunch(
             helpful_indices=low_i,
             helpful_values=low_v,
             harmful_indices=high_i,
             harmful_values=high_v,
         )
-        return (
-            _frames.top_influences_frame(self, X_raw, y_test, top) if as_frame else top
-        )
+        return _frames.top_influences_frame(self, X_raw, top) if as_frame else top
 
-    def influence_frame(self, X_test, y_test=None):
+    @validated(TEST_DATA)
+    def influence_frame(
+        self, X_test: MatrixLike, y_test: ArrayLike | None = None
+    ) -> pandas.DataFrame:
         """:meth:`influence_loss` as a :class:`pandas.DataFrame`.
 
         Rows are labelled with ``X_test``'s index (when it is a DataFrame) and
@@ -287,9 +372,23 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> frame.shape, frame.columns[0]
         ((3, 432), 10)
         """
-        return _frames.influence_frame(self, X_test, y_test)
+        with config_context(influence_output="pandas"):
+            return self.influence_loss(X_test, y_test)
 
-    def influence_prediction(self, X_test, response_method="auto"):
+    @validated(
+        {
+            "X_test": TEST_DATA["X_test"],
+            "response_method": RESPONSE_METHOD,
+            "max_bytes": [Interval(Real, 0, None, closed="left")],
+        }
+    )
+    @labelled("influence_prediction")
+    def influence_prediction(
+        self,
+        X_test: MatrixLike,
+        response_method: str = "auto",
+        max_bytes: float = _outputs.MAX_BYTES,
+    ) -> Result:
         """Influence of up-weighting each training row on each model output.
 
         Parameters
@@ -297,6 +396,9 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         X_test : {array-like, sparse matrix} of shape (n_test, n_features)
         response_method : {"auto", "predict_proba", "decision_function", "predict"}
             ``"auto"``: ``predict_proba`` for classifiers, ``predict`` for regressors.
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_outputs ·
+            n_train`` bytes, would be larger.
 
         Returns
         -------
@@ -317,9 +419,15 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         >>> model.influence_prediction(X[:2]).shape
         (2, 3, 150)
         """
-        return _outputs.influence_prediction(self, X_test, response_method)
+        return _outputs.influence_prediction(self, X_test, response_method, max_bytes)
 
-    def influence_statistic(self, func, grad=None):
+    @validated({"func": [callable], "grad": [callable, None]})
+    @labelled("influence_statistic")
+    def influence_statistic(
+        self,
+        func: Callable[[np.ndarray], float],
+        grad: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Result:
         """Influence of up-weighting each training row on a function of ``θ``.
 
         Parameters
@@ -350,7 +458,14 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         """
         return _outputs.influence_statistic(self, func, grad)
 
-    def influence_perturbation(self, X_test, y_test=None, max_bytes=_outputs.MAX_BYTES):
+    @validated({**TEST_DATA, "max_bytes": [Interval(Real, 0, None, closed="neither")]})
+    @labelled("influence_perturbation")
+    def influence_perturbation(
+        self,
+        X_test: MatrixLike,
+        y_test: ArrayLike | None = None,
+        max_bytes: float = _outputs.MAX_BYTES,
+    ) -> Result:
         """Influence of moving each training row's features on each test loss.
 
         Koh & Liang's ``I_pert,loss(z_i, z_test_j) = -∇L(z_test_j)ᵀ H⁻¹ ∇_x∇_θ L(z_i, θ̂)``.

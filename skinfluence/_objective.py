@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._penalties import Penalty
 
@@ -57,6 +58,7 @@ class Objective:
     feature_perturbation = False
     #: coordinates held at zero (an L1 active set's inactive coefficients)
     n_frozen = 0
+    frozen = np.zeros(0, dtype=int)
 
     def influence_gradients(self, theta, rows=None):
         """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``: ``∇L_i`` plus the penalty's
@@ -304,13 +306,15 @@ class LinearObjective(Objective):
         For dense ``X`` every Gram matrix is a sum of symmetric rank-k updates
         (``dsyrk``) ``+Z₊ᵀZ₊ − Z₋ᵀZ₋`` with ``Z± = sqrt(max(±w, 0)) ⊙ [X, 1]``,
         half the flops of a general product, accumulated in place over row
-        blocks of about 8 MB (they stay in cache)."""
+        blocks of about 8 MB (they stay in cache), never more than scikit-learn's
+        ``working_memory``."""
         if sp.issparse(self.X):
             return {(k, j): self._weighted_gram(self.X, D[:, k, j]) for k, j in pairs}
         n, d = self.X.shape
         q = d + self.fit_intercept
         out = {pair: np.zeros((q, q), order="F") for pair in pairs}
-        Z = np.empty((max(1, min(n, GRAM_BLOCK_ELEMENTS // q)), q))
+        rows_in_memory = get_chunk_n_rows(8 * q, max_n_rows=max(n, 1))
+        Z = np.empty((max(1, min(n, GRAM_BLOCK_ELEMENTS // q, rows_in_memory)), q))
         for rows in gen_batches(n, Z.shape[0]) if n else ():  # a chunk may be empty
             X, z = self.X[rows], Z[: rows.stop - rows.start]
             for (k, j), C in out.items():
@@ -436,19 +440,30 @@ class ActiveSetObjective(Objective):
     For L1 penalties: on the coefficients that are nonzero at the fit (the
     active set) the objective is smooth; the others are assumed to stay at zero
     under small weight changes (the support does not change). ``inner`` works
-    on the active coordinates ``keep``; gradients are zero and the Hessian is
-    the identity on the frozen ones, so influences there are exactly zero.
+    on the features ``columns`` (those with an active coefficient for some
+    output) with parameters ``θ[inner_map]``; of these, ``active`` (a mask) are
+    free and the others (a zero coefficient of one class whose feature is
+    active for another) are frozen inside ``inner`` too. Gradients are zero and
+    the Hessian is the identity on every frozen coordinate, so influences there
+    are exactly zero. ``keep = inner_map[active]``: the free coordinates.
     """
 
     feature_perturbation = True
 
-    def __init__(self, inner, keep, n_params, columns):
+    def __init__(self, inner, inner_map, n_params, columns, active=None):
         self.inner = inner
-        self.keep = np.asarray(keep)
+        self.inner_map = np.asarray(inner_map)
+        self.active = (
+            np.ones(self.inner_map.size, bool) if active is None else np.asarray(active)
+        )
+        self.keep = self.inner_map[self.active]
         self.columns = np.asarray(columns)
         self.n_params = n_params
         self.n_frozen = n_params - self.keep.size
-        self.n_features = n_params - inner.n_params + inner.n_features
+        self.frozen = np.setdiff1d(np.arange(n_params), self.keep)
+        self.n_features = (n_params - inner.n_params) // inner.n_outputs + (
+            inner.n_features
+        )
         self.loss = inner.loss
         self.n_outputs = inner.n_outputs
         self.n_samples = inner.n_samples
@@ -456,37 +471,75 @@ class ActiveSetObjective(Objective):
         self.weight_sum = inner.weight_sum
         self.X, self.Y = inner.X, inner.Y
         l2, l1 = np.zeros(n_params), np.zeros(n_params)
-        l2[self.keep], l1[self.keep] = inner.penalty.l2, inner.penalty.l1
+        l2[self.keep] = inner.penalty.l2[self.active]
+        l1[self.keep] = inner.penalty.l1[self.active]
         self.penalty = Penalty(l2, l1, inner.penalty.scaling, inner.penalty.totals)
+
+    @classmethod
+    def from_frozen(
+        cls, loss, X, Y, s, penalty, fit_intercept, frozen, weight_sum=None
+    ):
+        """The objective with the coordinates ``frozen`` (a mask over ``θ``) held
+        at zero: the inner model keeps every feature with a free coefficient
+        for some output."""
+        K, d = loss.n_outputs, X.shape[1]
+        coef_frozen = frozen[: K * d].reshape(K, d)
+        columns = np.flatnonzero(~coef_frozen.all(axis=0))
+        inner_map = (np.arange(K)[:, None] * d + columns[None, :]).ravel()
+        if fit_intercept:
+            inner_map = np.append(inner_map, K * d + np.arange(K))
+        inner = LinearObjective(
+            loss,
+            X[:, columns],
+            Y,
+            s,
+            penalty.take(inner_map),
+            fit_intercept,
+            weight_sum,
+        )
+        return cls(inner, inner_map, frozen.size, columns, ~frozen[inner_map])
+
+    def _inner(self, theta):
+        """``θ`` on the inner coordinates (frozen ones at their value, zero)."""
+        return theta[self.inner_map]
+
+    def _inner_directions(self, A):
+        """Directions ``A`` (n_params, ...) on the inner coordinates, zero on the
+        frozen ones."""
+        out = np.zeros((self.inner_map.size,) + A.shape[1:])
+        out[self.active] = A[self.keep]
+        return out
 
     def _X(self, X):
         return None if X is None else X[:, self.columns]
 
     def _embed(self, G):
+        """Inner-coordinate rows (last axis) into ``θ``, zero on frozen ones."""
         G = as_dense(G)
         out = np.zeros(G.shape[:-1] + (self.n_params,))
-        out[..., self.keep] = G
+        out[..., self.keep] = G[..., self.active]
         return out
 
     def raw_prediction(self, theta, X=None):
-        return self.inner.raw_prediction(theta[self.keep], self._X(X))
+        return self.inner.raw_prediction(self._inner(theta), self._X(X))
 
     def loss_values(self, theta, X=None, Y=None):
-        return self.inner.loss_values(theta[self.keep], self._X(X), Y)
+        return self.inner.loss_values(self._inner(theta), self._X(X), Y)
 
     def sample_gradients(self, theta, X=None, Y=None):
-        return self._embed(self.inner.sample_gradients(theta[self.keep], self._X(X), Y))
+        G = self.inner.sample_gradients(self._inner(theta), self._X(X), Y)
+        return self._embed(G)
 
     def loss_values_at(self, thetas, X, Y):
-        return self.inner.loss_values_at(thetas[self.keep], self._X(X), Y)
+        return self.inner.loss_values_at(thetas[self.inner_map], self._X(X), Y)
 
     def influence_gradients(self, theta, rows=None):
-        return self._embed(self.inner.influence_gradients(theta[self.keep], rows))
+        return self._embed(self.inner.influence_gradients(self._inner(theta), rows))
 
     def influence_gradient_product(self, theta, A, rows=slice(None)):
         A = np.asarray(A, dtype=np.float64)
         return self.inner.influence_gradient_product(
-            theta[self.keep], A[self.keep], rows
+            self._inner(theta), self._inner_directions(A), rows
         )
 
     def output_jacobian(self, X, D):
@@ -496,41 +549,45 @@ class ActiveSetObjective(Objective):
         return self._embed(self.inner.row_jacobian(rows))
 
     def row_curvature(self, theta, rows):
-        return self.inner.row_curvature(theta[self.keep], rows)
+        return self.inner.row_curvature(self._inner(theta), rows)
 
     def row_residuals(self, theta, rows):
-        return self.inner.row_residuals(theta[self.keep], rows)
+        return self.inner.row_residuals(self._inner(theta), rows)
 
     def gradient(self, theta):
-        return self._embed(self.inner.gradient(theta[self.keep]))
+        return self._embed(self.inner.gradient(self._inner(theta)))
 
     def hessian(self, theta):
         H = np.eye(self.n_params)
-        H[np.ix_(self.keep, self.keep)] = self.inner.hessian(theta[self.keep])
+        if self.inner.n_params:  # else every coordinate is frozen
+            inner = self.inner.hessian(self._inner(theta))
+            H[np.ix_(self.keep, self.keep)] = inner[np.ix_(self.active, self.active)]
         return H
 
     def hessian_dot(self, theta, V):
         V = np.asarray(V, dtype=np.float64)
         out = V.copy()
-        out[self.keep] = self.inner.hessian_dot(theta[self.keep], V[self.keep])
+        HV = self.inner.hessian_dot(self._inner(theta), self._inner_directions(V))
+        out[self.keep] = HV[self.active]
         return out
 
     def hessian_diagonal(self, theta):
         out = np.ones(self.n_params)
-        out[self.keep] = self.inner.hessian_diagonal(theta[self.keep])
+        out[self.keep] = self.inner.hessian_diagonal(self._inner(theta))[self.active]
         return out
 
     def null_directions(self):
+        """The inner objective's flat directions that stay off the frozen
+        coordinates (the multinomial's common intercept shift)."""
         V = self.inner.null_directions()
-        out = np.zeros((self.n_params, V.shape[1]))
-        out[self.keep] = V
-        return out
+        V = V[:, np.all(V[~self.active] == 0, axis=0)]
+        return self._embed(V.T).T
 
     def dispersion(self, theta, dof):
-        return self.inner.dispersion(theta[self.keep], dof)
+        return self.inner.dispersion(self._inner(theta), dof)
 
     def deleted_dispersion(self, theta, dof, leverage):
-        return self.inner.deleted_dispersion(theta[self.keep], dof, leverage)
+        return self.inner.deleted_dispersion(self._inner(theta), dof, leverage)
 
     def feature_derivative_apply(self, theta, A):
         """Inactive features have zero coefficients and frozen influence: their
@@ -538,6 +595,6 @@ class ActiveSetObjective(Objective):
         A = np.asarray(A, dtype=np.float64)
         out = np.zeros((self.n_samples, self.n_features))
         out[:, self.columns] = self.inner.feature_derivative_apply(
-            theta[self.keep], A[self.keep]
+            self._inner(theta), self._inner_directions(A)
         )
         return out

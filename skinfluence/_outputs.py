@@ -8,13 +8,46 @@ up-weighting row ``i`` on any differentiable ``f(θ)`` is
 few test-side gradients, never for every training row.
 """
 
+from __future__ import annotations
+
 import numbers
 import warnings
+from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval
 
-#: default memory limit of :func:`influence_perturbation`'s result, in bytes
+from ._constraints import (
+    INFLUENCE_ESTIMATOR,
+    RESPONSE_METHOD,
+    TEST_DATA,
+    MatrixLike,
+    validated,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._mixin import InfluenceMixin
+
+#: default memory limit of a method's result, in bytes (``max_bytes``)
 MAX_BYTES = 1e9
+
+
+def check_result_size(method, shape, max_bytes, alternative, lazy=False):
+    """Refuse (``ValueError``) a float64 result of ``shape`` above ``max_bytes``,
+    naming the dimensions and a way to get the answer in pieces. A ``lazy``
+    result (a dask array over training rows on a cluster) is not refused."""
+    if lazy:
+        return
+    size = 8.0 * float(np.prod(shape, dtype=np.float64))
+    if not size <= max_bytes:
+        dims = " × ".join(str(int(n)) for n in shape)
+        raise ValueError(
+            f"{method} would return {dims} float64 values ({size / 1e9:.3g} GB), "
+            f"more than max_bytes={max_bytes:.3g}. {alternative} Or raise max_bytes "
+            "if the memory is there."
+        )
 
 
 def output_jacobian(fitted, X, response_method):
@@ -30,12 +63,21 @@ def output_jacobian(fitted, X, response_method):
 
 
 # -- 1. influence on predictions -------------------------------------------------
-def influence_prediction(estimator, X_test, response_method="auto"):
+def influence_prediction(
+    estimator, X_test, response_method="auto", max_bytes=MAX_BYTES
+):
     """``∇f(x_test)ᵀ influence_params_[i]`` for every test output; see the mixin."""
     fitted = estimator.influence_state()
     X = fitted.validate_X(X_test)
     _, _, J = output_jacobian(fitted, X, response_method)
     n_test, m, p = J.shape
+    check_result_size(
+        "influence_prediction",
+        (n_test, m, fitted.n_samples),
+        max_bytes,
+        "Pass the test rows in batches (e.g. sklearn.utils.gen_batches).",
+        lazy=fitted.distributed,
+    )
     out = fitted.influence_on(J.reshape(n_test * m, p).T).reshape(n_test, m, -1)
     return out[:, 0, :] if m == 1 else out
 
@@ -161,7 +203,10 @@ class _PredictionGap(ParameterFunction):
         return va[k] - vb[k], Ja[k] - Jb[k]
 
 
-def mean_loss(estimator, X_test, y_test=None):
+@validated({"estimator": INFLUENCE_ESTIMATOR, **TEST_DATA})
+def mean_loss(
+    estimator: InfluenceMixin, X_test: MatrixLike, y_test: ArrayLike | None = None
+) -> ParameterFunction:
     """Mean test loss as a function of the parameters.
 
     ``f(θ) = (1/n_test) Σ_j L(z_test_j, θ)`` with ``L`` the per-sample data term of
@@ -201,7 +246,22 @@ def mean_loss(estimator, X_test, y_test=None):
     return _MeanLoss(estimator, X_test, y_test)
 
 
-def prediction_gap(estimator, X_a, X_b, response_method="auto", output=None):
+@validated(
+    {
+        "estimator": INFLUENCE_ESTIMATOR,
+        "X_a": ["array-like", "sparse matrix"],
+        "X_b": ["array-like", "sparse matrix"],
+        "response_method": RESPONSE_METHOD,
+        "output": [Interval(Integral, 0, None, closed="left"), None],
+    }
+)
+def prediction_gap(
+    estimator: InfluenceMixin,
+    X_a: MatrixLike,
+    X_b: MatrixLike,
+    response_method: str = "auto",
+    output: int | None = None,
+) -> ParameterFunction:
     """Difference of mean predicted output between two groups of rows.
 
     ``f(θ) = mean_{x ∈ X_a} out_k(x; θ) − mean_{x ∈ X_b} out_k(x; θ)``, e.g. the
@@ -263,14 +323,12 @@ def influence_perturbation(estimator, X_test, y_test=None, max_bytes=MAX_BYTES):
         )
     X, Y = fitted.test_data(X_test, y_test)
     n_test, n_train, d = X.shape[0], objective.n_samples, objective.n_features
-    size = 8.0 * n_test * n_train * d
-    if size > max_bytes:
-        raise ValueError(
-            f"influence_perturbation would return n_test × n_train × n_features = "
-            f"{n_test} × {n_train} × {d} float64 values ({size / 1e9:.3g} GB), "
-            f"more than max_bytes={max_bytes:.3g}. Pass fewer test rows, or raise "
-            "max_bytes if the memory is there."
-        )
+    check_result_size(
+        "influence_perturbation (n_test × n_train × n_features)",
+        (n_test, n_train, d),
+        max_bytes,
+        "Pass fewer test rows at a time.",
+    )
     A = fitted.solve(fitted.test_gradients(X, Y).T)  # H⁻¹ ∇L(z_test_j), (p, n_test)
     out = np.empty((n_test, n_train, d))
     for j in range(n_test):

@@ -4,13 +4,14 @@ import copy
 
 from sklearn.pipeline import Pipeline
 
+from . import _frames as frames
+from ._config import config_context
+from ._constraints import TEST_DATA, validated
 from ._mixin import COMPUTED_ATTRIBUTES, uncomputed_attributes, visible_attributes
 
 # methods of the final influence estimator whose first argument is test data
 _ON_TEST_DATA = (
     "influence_loss",
-    "influence_frame",
-    "top_influences",
     "loo_loss_change",
     "influence_prediction",
     "influence_perturbation",
@@ -73,6 +74,51 @@ class InfluencePipeline(Pipeline):
         )
         return visible_attributes(self, hidden)
 
+    def fit(self, X, y=None, **params):
+        """Fit the pipeline, then name the last step's training rows with the
+        labels of ``X`` (its index, when a DataFrame), whatever the earlier
+        steps return.
+
+        Returns
+        -------
+        self : InfluencePipeline
+        """
+        super().fit(X, y, **params)
+        labels = frames.row_labels(X)
+        return self if labels is None else self.label_training_rows(labels)
+
+    def label_training_rows(self, labels):
+        """Name the last step's training rows (see ``InfluenceMixin``).
+
+        Returns
+        -------
+        self : InfluencePipeline
+        """
+        if hasattr(self[-1], "label_training_rows"):
+            self[-1].label_training_rows(labels)
+        return self
+
+    def influence_state(self):
+        """``influence_state()`` of the last step."""
+        return self[-1].influence_state()
+
+    def influence_frame(self, X_test, y_test=None):
+        """:meth:`influence_loss` as a :class:`pandas.DataFrame` labelled with the
+        rows of the raw ``X_test`` and of the raw training data."""
+        with config_context(influence_output="pandas"):
+            return self.influence_loss(X_test, y_test)
+
+    @validated({**TEST_DATA, "k": "no_validation", "as_frame": ["boolean", None]})
+    def top_influences(self, X_test, y_test=None, k=5, as_frame=None):
+        """``top_influences`` of the last step on ``X_test`` transformed by the
+        earlier steps; a frame is labelled with the raw ``X_test``'s rows."""
+        top = self[-1].top_influences(
+            self._transform_test(X_test), y_test, k=k, as_frame=False
+        )
+        if as_frame is None:
+            as_frame = frames.pandas_output()
+        return frames.top_influences_frame(self, X_test, top) if as_frame else top
+
     def _transform_test(self, X_test):
         return self[:-1].transform(X_test) if len(self.steps) > 1 else X_test
 
@@ -110,7 +156,13 @@ class InfluencePipeline(Pipeline):
 
 def _on_test_data(name):
     def method(self, X_test, *args, **kwargs):
-        return getattr(self[-1], name)(self._transform_test(X_test), *args, **kwargs)
+        with config_context(influence_output="default"):
+            values = getattr(self[-1], name)(
+                self._transform_test(X_test), *args, **kwargs
+            )
+        if frames.pandas_output():  # labelled with the raw test rows
+            return frames.label(self, values, name, X_test)
+        return values
 
     method.__name__ = name
     method.__doc__ = (

@@ -22,13 +22,28 @@ divided by ``1 − h_ii``; for squared error the step is exact. Every ``B`` is
 solved from one factorization (:meth:`DenseHessianSolver.solve_shifted`).
 """
 
+from __future__ import annotations
+
 import copy
 import warnings
+from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.base import clone
+from numpy.typing import ArrayLike
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._state import InfluenceState, row_batches
+from ._config import get_config
+from ._constraints import TEST_DATA, MatrixLike, Result, validated
+from ._frames import labelled
+from ._outputs import MAX_BYTES, check_result_size
+from ._progress import progress
+from ._state import InfluenceState, NonStationaryWarning, row_batches
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Self
 
 
 def newton_steps(fitted, J, D, rho, delta):
@@ -60,10 +75,24 @@ def newton_steps(fitted, J, D, rho, delta):
     degenerate = sv[:, -1] <= 1e-10 * np.maximum(sv[:, 0], 1.0)
     M[degenerate] = np.eye(k)
     Dt = np.einsum("ikl,il->ik", D, t)
-    z = Dt / M[:, :, 0] if k == 1 else np.linalg.solve(M, Dt[..., None])[..., 0]
+    if k == 1:
+        z = Dt / M[:, :, 0]
+    else:
+        try:
+            z = np.linalg.solve(M, Dt[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # a singular M the threshold missed
+            z = np.zeros_like(Dt)
+            for i in range(b):
+                try:
+                    z[i] = np.linalg.solve(M[i], Dt[i])
+                except np.linalg.LinAlgError:
+                    degenerate[i] = True
     u = rho - z
     step = np.einsum("ikp,ik->ip", Y, u)
     step -= c
+    # frozen coordinates do not move (the shifted solves' eigenbasis mixes
+    # them at round-off level)
+    step[:, objective.frozen] = 0.0
     step[degenerate] = np.nan
     return step, (Y, P, u), degenerate
 
@@ -96,8 +125,10 @@ def group_newton_step(fitted, idx):
         raise ValueError(
             "Removing these rows leaves the objective without curvature along a "
             "direction its gradient points in (a row with leverage 1, e.g. the "
-            "only row in the curved part of its loss): one Newton step does not "
-            "exist. Use method='exact' or method='influence'."
+            "only row in the curved part of its loss, or more parameters than "
+            "rows): the model without them is not identified, so one Newton step "
+            "does not exist. Use method='exact' (a refit returns whichever "
+            "solution its solver picks) or method='influence'."
         )
     return step[0]
 
@@ -112,8 +143,9 @@ class LeaveOneOut:
     ``quadratic`` (n,): ``Δ_iᵀ A Δ_i`` of those changes.
     """
 
-    def __init__(self, output_leverage, changes, quadratic):
+    def __init__(self, output_leverage, changes, quadratic, notes=()):
         self.output_leverage = output_leverage
+        self.notes = tuple(notes)  # warnings repeated on every use (NaN rows)
         self.leverage = output_leverage.sum(axis=1)
         self.changes, self.quadratic = changes, quadratic
 
@@ -129,6 +161,7 @@ def leave_one_out(fitted):
     degenerate = np.zeros(n, dtype=bool)
     rows = np.arange(n)
     # J, Y (and Y of the unshifted Hessian) of (k, p) per row, k ≤ max(K, 2)
+    bar = progress(n, "leave-one-out Newton steps", unit="row")
     for batch in row_batches(n, 4 * max(objective.n_outputs, 2) * p):
         J, D, rho = _row_pieces(fitted, rows[batch])
         step, (Y, P, u), bad = newton_steps(fitted, J, D, rho, deltas[batch])
@@ -147,31 +180,53 @@ def leave_one_out(fitted):
             )
             C = changes[batch]
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
+        bar.update(batch.stop - batch.start)
+    bar.close()
+    alone = sole_rows_of_class(fitted)
+    notes = []
+    if alone.any():
+        notes.append(
+            f"Rows {np.flatnonzero(alone).tolist()[:10]} are the only training rows "
+            "with positive weight of their class: without one of them the model "
+            "has no finite minimizer for that class, so its leave-one-out change, "
+            "DFBETA(S) and Cook's distance are NaN."
+        )
+        changes[alone] = np.nan
+        degenerate &= ~alone
     if degenerate.any():
-        warnings.warn(
+        notes.append(
             f"Rows {np.flatnonzero(degenerate).tolist()[:10]} have no leave-one-out "
             "Newton step: without any of them the objective has no curvature along "
             "a direction its gradient points in (leverage 1). Their changes, "
             "DFBETA(S) and Cook's distances are NaN; refit without them "
-            "(remove_effect(i, method='exact')) to see their effect.",
-            UserWarning,
-            stacklevel=4,
+            "(remove_effect(i, method='exact')) to see their effect."
         )
-    quad[degenerate] = np.nan
-    return LeaveOneOut(leverage, changes, quad)
+    quad[degenerate | alone] = np.nan
+    return LeaveOneOut(leverage, changes, quad, notes)
 
 
 class RemovalMixin:
     """What the model would be without some training rows: first order, one
     Newton step, or an exact refit; and every row's leave-one-out at once."""
 
-    def remove_effect(self, indices, method="influence"):
+    @validated(
+        {
+            "indices": "no_validation",  # positions, mask or labels: check_indices
+            "method": [StrOptions({"influence", "newton", "exact"})],
+        }
+    )
+    def remove_effect(self, indices: ArrayLike, method: str = "influence") -> Self:
         """Predict the model refit without some training rows.
 
         Parameters
         ----------
-        indices : int or array-like of int
-            Rows of the training data to remove, all together.
+        indices : int, array-like of int or bool, or labels
+            Rows of the training data to remove, all together: integer
+            positions, a boolean mask of length ``n_train``, or labels of the
+            training DataFrame's index. Integers are always positions; pass
+            integer labels as a :class:`pandas.Index` (e.g.
+            ``frame.columns[:3]`` of a labelled result); other labels (strings,
+            dates) are recognized as labels.
         method : {"influence", "newton", "exact"}, default="influence"
             - ``"influence"``: first order, ``θ̂ - Σ_i (s_i/S) influence_params_[i]``
               (effects of several rows add), one solve.
@@ -208,12 +263,14 @@ class RemovalMixin:
         True
         """
         fitted = self.influence_state()
-        idx = check_indices(indices, fitted.n_samples)
+        idx = check_indices(indices, fitted.data)
         keep = np.setdiff1d(np.arange(fitted.n_samples), idx)
+        check_remaining(fitted, keep)
         if method == "exact":
             return self._exact_refit(fitted, keep)
         if method == "influence":
             objective = fitted.objective
+            check_identified(fitted, idx)
             G = objective.influence_gradients(fitted.theta, idx)
             summed = np.asarray(G.T @ objective.sample_weight[idx]).ravel()
             new_theta = fitted.theta + fitted.solve(summed) / objective.weight_sum
@@ -252,11 +309,21 @@ class RemovalMixin:
         new.set_params(**tight)
         data = fitted.data.subset(keep)
         kw = {} if data.sample_weight is None else {"sample_weight": data.sample_weight}
-        new.fit(data.X, data.y, **kw)
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            progress(
+                1, f"refit without {fitted.n_samples - keep.size} rows", unit="refit"
+            ) as bar,
+        ):
+            warnings.simplefilter("always", ConvergenceWarning)
+            new.fit(data.X, data.y, **kw)
+            bar.update()
         new._influence_state.data.index = data.index
-        return new.set_params(**{k: params[k] for k in tight})
+        new.set_params(**{k: params[k] for k in tight})
+        _check_refit(new, fitted.n_samples - keep.size, caught)
+        return new
 
-    def newton_update(self):
+    def newton_update(self) -> Self:
         """A copy of this estimator moved by one Newton step on its full objective.
 
         For a fit that stopped short of its minimum (a :class:`NonStationaryWarning`),
@@ -288,7 +355,9 @@ class RemovalMixin:
         theta = fitted.theta + fitted.stationarity.newton_step
         return self._with_parameters(fitted, theta, np.arange(fitted.n_samples))
 
-    def loo_params_change(self, method="newton"):
+    @validated({"method": [StrOptions({"newton", "influence"})]})
+    @labelled("loo_params_change")
+    def loo_params_change(self, method: str = "newton") -> Result:
         """Change of the parameters when each training row is left out, all at once.
 
         Parameters
@@ -321,7 +390,21 @@ class RemovalMixin:
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
         return fitted.loo().changes.copy()
 
-    def loo_loss_change(self, X_test, y_test=None, method="newton"):
+    @validated(
+        {
+            **TEST_DATA,
+            "method": [StrOptions({"newton", "influence"})],
+            "max_bytes": [Interval(Real, 0, None, closed="left")],
+        }
+    )
+    @labelled("loo_loss_change")
+    def loo_loss_change(
+        self,
+        X_test: MatrixLike,
+        y_test: ArrayLike | None = None,
+        method: str = "newton",
+        max_bytes: float = MAX_BYTES,
+    ) -> Result:
         """Change of each test loss when each training row is left out.
 
         Parameters
@@ -334,6 +417,9 @@ class RemovalMixin:
             parameter change, from ``θ̂``). ``"newton"``: the test loss evaluated
             exactly at ``θ* + Δ_i`` minus its value at ``θ* = θ̂ + newton_step_``,
             with ``Δ_i`` from :meth:`loo_params_change`.
+        max_bytes : float, default=1e9
+            Refuse (``ValueError``) when the result, ``8 · n_test · n_train``
+            bytes, would be larger.
 
         Returns
         -------
@@ -351,11 +437,19 @@ class RemovalMixin:
         """
         fitted = self.influence_state()
         if method == "influence":
-            return -self.influence_loss(X_test, y_test) * fitted.removal_shares()
+            influence = self.influence_loss(X_test, y_test, max_bytes=max_bytes)
+            return -influence * fitted.removal_shares()
         if method != "newton":
             raise ValueError(f"method must be 'newton' or 'influence', got {method!r}.")
         objective = fitted.objective
         X_test, Y_test = fitted.test_data(X_test, y_test)
+        check_result_size(
+            "loo_loss_change",
+            (X_test.shape[0], fitted.n_samples),
+            max_bytes,
+            "Pass the test rows in batches.",
+            lazy=fitted.distributed,
+        )
         changes = fitted.loo().changes  # (n_train, n_params)
         center = fitted.theta + fitted.stationarity.newton_step
         base = objective.loss_values(center, X_test, Y_test)
@@ -363,16 +457,171 @@ class RemovalMixin:
         return values - base[:, None]
 
 
-def check_indices(indices, n):
-    """Row positions to remove: integers in ``[0, n)``, unique, not empty."""
+def sole_rows_of_class(fitted):
+    """Rows whose removal leaves their class without positive weight (not
+    checked on one chunk of a dask fit: class counts are global)."""
+    s = fitted.objective.sample_weight
+    alone = np.zeros(s.shape[0], dtype=bool)
+    data, adapter = getattr(fitted, "data", None), getattr(fitted, "adapter", None)
+    if data is None or adapter is None:
+        return alone
+    y = np.asarray(data.y)
+    if not is_classifier(adapter.estimator) or y.ndim != 1:
+        return alone
+    labels, inverse, counts = np.unique(
+        y[s > 0], return_inverse=True, return_counts=True
+    )
+    single = labels[counts == 1]
+    alone[s > 0] = np.isin(y[s > 0], single)
+    return alone
+
+
+def _check_refit(new, n_removed, caught):
+    """Warn (ours) when an exact refit stopped short of its minimum: scikit-learn
+    said so, or its Newton step is large against one row's effect."""
+    unconverged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if w not in unconverged:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    ratio = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ratio = new.influence_state().stationarity.ratio
+        except (ValueError, NotImplementedError):
+            pass  # influence is refused on the refit: no step to measure
+    limit = get_config()["stationarity_threshold"]
+    if unconverged or (ratio is not None and ratio > limit):
+        measured = (
+            ""
+            if ratio is None
+            else (
+                f" its Newton step to the minimum is {ratio:.3g} times the typical "
+                "effect of removing one row;"
+            )
+        )
+        warnings.warn(
+            f"The exact refit of {type(new).__name__} without the {n_removed} "
+            f"removed row(s) did not converge:{measured} its parameters are short "
+            "of the minimum. Compare with method='newton', or refit by hand "
+            "with a larger max_iter.",
+            NonStationaryWarning,
+            stacklevel=4,
+        )
+
+
+def check_identified(fitted, idx, limit=4096):
+    """Refuse a first-order removal of a row with leverage 1: the model without
+    it is not identified (its first-order change is 0 for an interpolated row,
+    while a refit picks some other solution). Checked for up to ``limit``
+    removed rows (one solve per row and output)."""
+    if idx.size * fitted.objective.n_outputs > limit:
+        return
+    J, D, _ = _row_pieces(fitted, idx)
+    b, k, p = J.shape
+    Y = fitted.solve(J.reshape(b * k, p).T).T.reshape(b, k, p)
+    Y /= fitted.objective.weight_sum
+    M = np.eye(k) - D @ np.einsum("ikp,ilp->ikl", J, Y)  # I − D_i J_i A⁺ J_iᵀ
+    sv = np.linalg.svd(M, compute_uv=False)
+    bad = idx[sv[:, -1] <= 1e-8 * np.maximum(sv[:, 0], 1.0)]
+    if bad.size:
+        raise ValueError(
+            f"Rows {bad.tolist()[:10]} of {fitted.adapter.name} have leverage 1 "
+            "(the fit passes exactly through them and no other row pins that "
+            "direction, e.g. more parameters than rows): the model without them "
+            "is not identified by the data, so no removal can be predicted. "
+            "Use method='exact' to see which solution a refit returns."
+        )
+
+
+def check_remaining(fitted, keep):
+    """Refuse a removal after which the model cannot be refitted as it is: no
+    row with positive weight left, or a class with none (its coefficients
+    would have no finite minimizer, and a refit would drop it from ``classes_``)."""
+    s = fitted.objective.sample_weight[keep]
+    name = fitted.adapter.name
+    if not np.any(s > 0):
+        raise ValueError(
+            f"Removing these rows leaves {name} no training row with positive "
+            "weight: there is nothing to refit. Remove fewer rows."
+        )
+    estimator = fitted.adapter.estimator
+    y = np.asarray(fitted.data.y)
+    if not is_classifier(estimator) or y.ndim != 1:
+        return
+    present = np.unique(y[keep][s > 0])
+    missing = np.setdiff1d(estimator.classes_, present)
+    if missing.size:
+        raise ValueError(
+            f"Removing these rows leaves class(es) {missing.tolist()} of {name} "
+            "without any training row with positive weight: the objective on the "
+            "remaining rows has no finite minimizer for that class (its scores "
+            "run off to -inf), and a refit would not know the class (a different "
+            "classes_). No method can predict that model; remove fewer rows of "
+            "the class."
+        )
+
+
+def check_indices(indices, data):
+    """Row positions to remove, unique, not empty, from positions, a boolean
+    mask or labels of ``data`` (:class:`~skinfluence._state.TrainingData`)."""
+    n = data.n_samples
+    if _is_index(indices):  # labels, whatever their type
+        return _positions_of_labels(indices, data)
     idx = np.atleast_1d(np.asarray(indices))
     if idx.size == 0:
         raise ValueError("indices is empty.")
-    if not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"indices must be integers, got dtype {idx.dtype}.")
     idx = idx.ravel()
+    if idx.dtype == bool:
+        if idx.size != n:
+            raise ValueError(
+                f"indices is a boolean mask of {idx.size} values; the model has "
+                f"{n} training rows."
+            )
+        if not idx.any():
+            raise ValueError("indices is a boolean mask that selects no row.")
+        return np.flatnonzero(idx)
+    if not np.issubdtype(idx.dtype, np.integer):
+        if data.index is not None:
+            return _positions_of_labels(idx, data)
+        raise TypeError(
+            "indices must be integers (positions), a boolean mask, or labels of the "
+            f"training DataFrame's index (this model was fitted on an array); got "
+            f"dtype {idx.dtype}."
+        )
     if idx.min() < 0 or idx.max() >= n:
         raise ValueError(f"indices must be in [0, {n}), got {idx.min()}..{idx.max()}.")
     if np.unique(idx).size != idx.size:
         raise ValueError("indices contain duplicates.")
     return idx
+
+
+def _is_index(indices):
+    """A pandas Index (of any type) holds labels."""
+    return hasattr(indices, "get_indexer")
+
+
+def _positions_of_labels(labels, data):
+    """Positions of training-row labels; every label must name one row."""
+    from ._frames import require_pandas
+
+    pd = require_pandas()
+    labels = pd.Index(np.atleast_1d(np.asarray(labels, dtype=object)).ravel())
+    if labels.size == 0:
+        raise ValueError("indices is empty.")
+    if not labels.is_unique:
+        raise ValueError("indices contain duplicates.")
+    train = pd.Index(data.labels())
+    if not train.is_unique:
+        raise ValueError(
+            "The training rows' labels are not unique: remove rows by position "
+            "or with a boolean mask."
+        )
+    positions = train.get_indexer(labels)
+    missing = labels[positions < 0]
+    if missing.size:
+        raise ValueError(
+            f"indices {list(missing[:10])} are not labels of the training rows "
+            "(integers are positions; pass integer labels as a pandas Index)."
+        )
+    return positions

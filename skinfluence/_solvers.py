@@ -6,7 +6,10 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, eigh, solve_triangular
 from scipy.linalg.blas import dtrsm
 from scipy.linalg.lapack import dpocon
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
+
+from ._progress import progress
 
 #: elements per column chunk of the in-place projection off the flat directions
 PROJECTION_CHUNK_ELEMENTS = 2**20
@@ -76,8 +79,10 @@ class DenseHessianSolver:
             warnings.warn(
                 f"The Hessian is singular (numerical rank {self.rank} of "
                 f"{p - V.shape[1]} identifiable directions): influences are the "
-                "minimum-norm solutions; parameters along the flat directions are "
-                "not identified, predictions are.",
+                "minimum-norm solutions. Parameters along the flat directions are "
+                "not identified; neither are predictions at points outside the "
+                "span of the training rows (e.g. with more features than rows), "
+                "only at points inside it.",
                 SingularHessianWarning,
                 stacklevel=3,
             )
@@ -211,10 +216,12 @@ class ConjugateGradientSolver:
         active = norms > 0
         residual = np.zeros(B.shape[1])
         self.n_iter_ = 0
+        bar = progress(self.maxiter, "conjugate gradients", unit="iteration")
         for _ in range(self.maxiter):
             if not active.any():
                 break
             self.n_iter_ += 1
+            bar.update()
             # a slice while every column is active: views, not copies of P and R
             cols = slice(None) if active.all() else np.flatnonzero(active)
             HP = self._hessian_dot(P[:, cols])
@@ -232,6 +239,7 @@ class ConjugateGradientSolver:
             rz_new = (R[:, cols] * Z).sum(axis=0)
             P[:, cols] = Z + (rz_new / rz[cols]) * P[:, cols]
             rz[cols] = rz_new
+        bar.close()
         self.residual_ = float(residual.max(initial=0.0))
         if np.any(residual > tol):
             warnings.warn(
@@ -245,5 +253,6 @@ class ConjugateGradientSolver:
         return X[:, 0] if one else X
 
 
-class CGWarning(UserWarning):
-    """Conjugate gradients did not reach the requested tolerance."""
+class CGWarning(ConvergenceWarning):
+    """Conjugate gradients did not reach the requested tolerance (a
+    :class:`~sklearn.exceptions.ConvergenceWarning`)."""

@@ -16,12 +16,13 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import get_config as sklearn_get_config
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing, gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import check_array, validate_data
 
 from ._adapters import adapter_for
-from ._config import get_config
+from ._config import numeric_settings
 from ._objective import as_dense
 from ._solvers import ConjugateGradientSolver, DenseHessianSolver
 
@@ -29,8 +30,12 @@ from ._solvers import ConjugateGradientSolver, DenseHessianSolver
 STATIONARITY_PROBE_TOL = 1e-4
 
 
-class NonStationaryWarning(UserWarning):
-    """The fitted parameters are measurably short of the objective's minimum."""
+class NonStationaryWarning(ConvergenceWarning):
+    """The fitted parameters are measurably short of the objective's minimum.
+
+    A :class:`~sklearn.exceptions.ConvergenceWarning`: filters on scikit-learn's
+    convergence warnings apply to it.
+    """
 
 
 @dataclass
@@ -133,6 +138,13 @@ class FittedInfluence:
         adapter.check_supported()
         self.objective = adapter.objective(data.X, data.y, data.sample_weight)
         self.theta = adapter.theta()
+        if not np.all(np.isfinite(self.theta)):
+            raise ValueError(
+                f"{adapter.name} has non-finite fitted parameters (coef_/intercept_ "
+                "hold inf or NaN, e.g. PoissonRegressor on all-zero targets, whose "
+                "intercept_ is -inf): the fit is not a finite minimum, so influence "
+                "functions are undefined. Check the targets, or add a penalty."
+            )
         adapter.check_objective(self.objective)
         self.solver = hessian_solver(self.objective, self.theta, settings)
         adapter.check_solution(self.objective, self.solver)
@@ -146,18 +158,32 @@ class FittedInfluence:
         return validate_test_X(self.adapter.estimator, X)
 
     def test_data(self, X_test, y_test=None):
-        """Validated test features and targets encoded for the loss."""
+        """Validated test features and targets encoded for the loss.
+
+        ``y_test`` must be finite and in the loss's domain (labels seen in
+        training, counts ``≥ 0`` for Poisson, ``> 0`` for Gamma): a
+        ``ValueError`` names the offending rows otherwise.
+        """
         X = self.validate_X(X_test)
         if y_test is None:
-            y_test = self.adapter.default_targets(X)
-        else:
-            y_test = np.asarray(y_test)
-            if y_test.ndim == 0 or len(y_test) != X.shape[0]:
-                raise ValueError(
-                    f"y_test has {np.size(y_test)} values but X_test has "
-                    f"{X.shape[0]} rows."
-                )
-        return X, self.adapter.encode_targets(y_test)
+            return X, self.adapter.encode_targets(self.adapter.default_targets(X))
+        y_test = as_targets(y_test)
+        if y_test.ndim == 0:
+            raise ValueError(
+                f"y_test must be array-like with one target per row of X_test, got "
+                f"the scalar {y_test.item()!r}; pass e.g. [y] for one test row."
+            )
+        if len(y_test) != X.shape[0]:
+            raise ValueError(
+                f"y_test has {np.size(y_test)} value(s) but X_test has "
+                f"{X.shape[0]} rows: pass one target per test row."
+            )
+        try:
+            Y = self.adapter.encode_targets(y_test)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"y_test: {error}") from None
+        _check_test_targets(Y, self.objective.loss, self.adapter.name)
+        return X, Y
 
     # -- the quantities every public method is built from ---------------------------
     @property
@@ -226,6 +252,8 @@ class FittedInfluence:
             from ._removal import leave_one_out
 
             self._loo = leave_one_out(self)
+        for note in self._loo.notes:  # on every use: the results hold NaN rows
+            warnings.warn(note, UserWarning, stacklevel=4)
         return self._loo
 
     def has_influence_params(self):
@@ -242,7 +270,30 @@ class FittedInfluence:
         rows = probe_rows(objective.n_samples, self.solver)
         G = as_dense(objective.influence_gradients(theta, rows))
         w = objective.sample_weight[rows] / objective.weight_sum
-        return stationarity(objective.gradient(theta), G, w, self.solver)
+        return stationarity(objective.gradient(theta), G, w, self.solver, theta)
+
+    def warn_if_separated(self, name, threshold=0.5):
+        """Warn when the fit separates the training data and some row's leverage
+        is at least ``threshold``: its first-order influence is then off by the
+        factor ``1/(1 − h_ii)`` ≥ 2, and a refit can move much further."""
+        if not self.adapter.separates(self.objective):
+            return
+        leverage = self.loo().leverage
+        top = int(np.nanargmax(leverage))
+        if not leverage[top] >= threshold:
+            return
+        warnings.warn(
+            f"{name} separates its training data: its minimizer is finite only "
+            "because of the penalty (C=np.inf would have none), and it moves far "
+            f"when a row near the boundary is removed. Largest leverage "
+            f"h = {leverage[top]:.4g} (row {top}): first-order influence of such "
+            f"rows is off by a factor 1/(1 − h) = {1 / max(1 - leverage[top], 1e-300):.3g}, "
+            "and one Newton step can be far off too. Trust influence only for rows "
+            "with small leverage (see leverage()); use remove_effect(..., "
+            "method='exact') for the others, or a smaller C.",
+            SeparationWarning,
+            stacklevel=5,
+        )
 
     def warn_if_not_stationary(self, name):
         s = self.stationarity
@@ -252,11 +303,15 @@ class FittedInfluence:
                 f"‖∇R(θ̂)‖ = {s.gradient_norm:.3g}, and the Newton step to the "
                 f"minimum is {s.ratio:.3g} times the typical effect of removing one "
                 "training row, so influences describe that row's effect less well "
-                "than they could. Refit with a smaller tol (e.g. tol=1e-8) and a "
-                "larger max_iter, or use newton_update().",
+                f"than they could. {self.adapter.convergence_advice(self.objective)}",
                 NonStationaryWarning,
                 stacklevel=5,
             )
+
+
+class SeparationWarning(UserWarning):
+    """The fit separates the training data: only the penalty keeps it finite,
+    and removing a row can move it far beyond what influence predicts."""
 
 
 class InfluenceState:
@@ -272,8 +327,11 @@ class InfluenceState:
         key = self._key_of(estimator)
         if self._key != key:
             self._fitted = None
-            fitted = adapter_for(estimator).fitted_influence(self.data, get_config())
+            fitted = adapter_for(estimator).fitted_influence(
+                self.data, numeric_settings()
+            )
             fitted.warn_if_not_stationary(type(estimator).__name__)
+            fitted.warn_if_separated(type(estimator).__name__)
             self._fitted, self._key = fitted, key  # complete and valid
         return self._fitted
 
@@ -291,7 +349,7 @@ class InfluenceState:
 
     @staticmethod
     def _key_of(estimator):
-        settings = get_config()
+        settings = numeric_settings()
         theta = adapter_for(estimator).theta()
         params = repr(sorted(estimator.get_params(deep=False).items()))
         return (tuple(sorted(settings.items())), params, theta.tobytes())
@@ -304,6 +362,53 @@ class InfluenceState:
         return {"data": self.data, "_fitted": None, "_key": None}
 
 
+def as_targets(y):
+    """``y`` as an array; pandas' missing values (``pd.NA``) become NaN."""
+    if hasattr(y, "to_numpy"):  # pandas: nullable dtypes hold pd.NA
+        try:
+            return y.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            return y.to_numpy()
+    y = np.asarray(y)
+    if y.dtype == object:
+        try:
+            return np.array(
+                [np.nan if v is None or v is _pandas_na() else v for v in y.ravel()],
+            ).reshape(y.shape)
+        except (TypeError, ValueError):
+            return y
+    return y
+
+
+def _pandas_na():
+    pandas = __import__("sys").modules.get("pandas")
+    return getattr(pandas, "NA", None) if pandas is not None else None
+
+
+def check_finite_targets(Y):
+    """Refuse encoded test targets with NaN, inf or missing values."""
+    bad = ~np.isfinite(Y).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"y_test has NaN, inf or missing values in rows "
+            f"{np.flatnonzero(bad).tolist()[:10]}: the test loss is undefined "
+            "there. Drop those rows (or impute them) first."
+        )
+
+
+def _check_test_targets(Y, loss, name):
+    """Encoded test targets: finite, and inside the loss's domain."""
+    check_finite_targets(Y)
+    bad = loss.invalid_targets(Y)
+    if bad.any():
+        raise ValueError(
+            f"y_test is outside the domain of {name}'s loss in rows "
+            f"{np.flatnonzero(bad).tolist()[:10]} (values "
+            f"{np.unique(Y[bad]).tolist()[:5]}): its deviance needs "
+            f"{loss.target_domain} targets."
+        )
+
+
 def probe_rows(n_samples, solver):
     """Evenly spaced rows (256 with Cholesky, 16 with CG) on which the typical
     effect of removing one row is estimated."""
@@ -311,10 +416,11 @@ def probe_rows(n_samples, solver):
     return np.unique(np.linspace(0, n_samples - 1, n_probe).astype(int))
 
 
-def stationarity(grad, G, w, solver):
+def stationarity(grad, G, w, solver, theta=None):
     """:class:`Stationarity` from ``∇R(θ̂)`` and the influence gradients ``G`` and
     removal shares ``w`` of the probe rows: the typical effect of removing one
-    row is ``sqrt(mean_i ‖w_i H⁻¹ g_i‖²)``."""
+    row is ``sqrt(mean_i ‖w_i H⁻¹ g_i‖²)``. A step below rounding of ``theta``
+    counts as none (an interpolating fit, where every removal effect is 0 too)."""
     rhs = np.column_stack([G.T * w, grad])
     if solver.method == "cg":  # the probes only set a scale: 1e-4 is plenty
         tol = np.r_[np.full(G.shape[0], STATIONARITY_PROBE_TOL), 0.0]
@@ -323,7 +429,11 @@ def stationarity(grad, G, w, solver):
         solved = solver.solve(rhs)
     step = -solved[:, -1]
     typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
-    ratio = np.linalg.norm(step) / typical if typical > 0 else np.inf
+    size = np.linalg.norm(step)
+    if theta is not None and size <= 1e-12 * np.linalg.norm(theta):
+        ratio = 0.0
+    else:
+        ratio = size / typical if typical > 0 else np.inf
     return Stationarity(grad, step, float(ratio))
 
 
@@ -361,6 +471,6 @@ def hessian_solver(objective, theta, settings):
 
 def row_batches(n_rows, row_width):
     """Slices of rows such that ``row_width`` float64 per row fit in scikit-learn's
-    ``working_memory``."""
-    budget = sklearn_get_config()["working_memory"] * 2**20
-    return gen_batches(n_rows, max(1, int(budget // (8 * max(row_width, 1)))))
+    ``working_memory`` (:func:`sklearn.get_config`, :func:`sklearn.config_context`)."""
+    rows = get_chunk_n_rows(8 * max(row_width, 1), max_n_rows=max(n_rows, 1))
+    return gen_batches(n_rows, rows)

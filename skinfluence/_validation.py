@@ -1,15 +1,22 @@
 """Exact leave-one-out refits: the ground truth influence functions approximate."""
 
-import sys
+from __future__ import annotations
+
 from contextlib import nullcontext
+from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import clone
+from joblib import effective_n_jobs
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from ._adapters import adapter_for
+from ._constraints import MatrixLike, validated
+from ._progress import progress
 
 
 def _refit_without(estimator, X, y, sample_weight, i, blas_threads=None):
@@ -26,17 +33,37 @@ def _refit_without(estimator, X, y, sample_weight, i, blas_threads=None):
     return adapter_for(model).theta()
 
 
+@validated(
+    {
+        "estimator": [HasMethods(["fit", "get_params"])],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "sample_weight": ["array-like", None],
+        "indices": ["array-like", None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose", None],
+    },
+    nested=True,
+)
 def loo_refit(
-    estimator, X, y, *, sample_weight=None, indices=None, n_jobs=None, verbose=0
-):
+    estimator: BaseEstimator,
+    X: MatrixLike,
+    y: ArrayLike,
+    *,
+    sample_weight: ArrayLike | None = None,
+    indices: ArrayLike | None = None,
+    n_jobs: int | None = None,
+    verbose: int | None = 0,
+) -> np.ndarray:
     """Refit ``estimator`` once without each training row: exact leave-one-out.
 
     Each refit is ``clone(estimator).fit`` on the remaining rows, so the result
     is only as exact as the estimator's own convergence: for ground truth, pass
     an estimator with a tight tolerance (e.g. ``tol=1e-10``, ``solver="newton-cholesky"``).
-    Refits run in parallel with joblib and follow :func:`joblib.parallel_config`
-    (a dask or ray backend spreads them over a cluster); with more than one
-    worker, each refit uses one BLAS thread (no nested parallelism).
+    Refits run in parallel with :class:`sklearn.utils.parallel.Parallel`: they
+    follow :func:`joblib.parallel_config` (a dask or ray backend spreads them
+    over a cluster) and see the caller's scikit-learn configuration; with more
+    than one worker, each refit uses one BLAS thread (no nested parallelism).
 
     Parameters
     ----------
@@ -49,10 +76,11 @@ def loo_refit(
         Rows to leave out one at a time; all rows by default.
     n_jobs : int, default=None
         Number of parallel jobs (``None`` means 1 unless in a joblib context).
-    verbose : int, default=None
-        joblib's progress messages (10: a line every few refits). ``None``
-        means 10 in an interactive session (a Python prompt or a notebook) and
-        0 otherwise, e.g. in scripts and tests.
+    verbose : int, default=0
+        joblib's text messages (10: a line every few refits). A progress bar
+        counts the refits as they finish according to
+        ``set_config(progress_bar=...)`` (in notebooks and terminals by default,
+        with tqdm installed).
 
     Returns
     -------
@@ -73,16 +101,14 @@ def loo_refit(
     indices = np.arange(n) if indices is None else np.asarray(indices).ravel()
     if indices.size and (indices.min() < 0 or indices.max() >= n):
         raise ValueError(f"indices must be in [0, {n}).")
-    if verbose is None:
-        verbose = 10 if _interactive() else 0
     blas_threads = 1 if effective_n_jobs(n_jobs) > 1 else None
-    rows = Parallel(n_jobs=n_jobs, verbose=verbose)(
+    refits = Parallel(n_jobs=n_jobs, verbose=verbose or 0, return_as="generator")(
         delayed(_refit_without)(estimator, X, y, sw, int(i), blas_threads)
         for i in indices
     )
+    rows = []
+    with progress(len(indices), "leave-one-out refits", unit="refit") as bar:
+        for row in refits:
+            rows.append(row)
+            bar.update()
     return np.array(rows).reshape(len(indices), -1)
-
-
-def _interactive():
-    """A Python prompt or a Jupyter kernel (not a script, not pytest)."""
-    return hasattr(sys, "ps1") or "ipykernel" in sys.modules

@@ -5,7 +5,9 @@ default ``ci`` profile (fixed seed, no example database, a few problems per test
 """
 
 import os
+import warnings
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -25,6 +27,21 @@ settings.register_profile(
 settings.load_profile(os.environ.get("SKINFLUENCE_HYPOTHESIS_PROFILE", "ci"))
 
 ACCURACY_ROWS = []
+
+#: ``fit_intercept`` both ways, with readable ids
+INTERCEPT = pytest.mark.parametrize(
+    "fit_intercept", [True, False], ids=["intercept", "nointercept"]
+)
+
+
+def influence_at(model):
+    """``influence_params_`` of a model deliberately not at the minimum of its
+    (smoothed) objective: its ``NonStationaryWarning`` silenced."""
+    from skinfluence import NonStationaryWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonStationaryWarning)
+        return model.influence_params_
 
 
 def report_accuracy(name, **numbers):

@@ -16,6 +16,9 @@ from liblinear's sets, finds the true ones by an active-set method on the dual
 that lowers its objective at every step, then solves that system and checks the
 conditions to round-off.
 
+:func:`exact_epsilon_svr` solves LinearSVR's ε-insensitive loss the same way
+(two hinge rows per sample).
+
 Also here, shared by ``test_smooth_hinge.py`` and ``benchmarks/smooth_hinge.py``:
 Koh & Liang's section 4.3 setting on the digits, its exact leave-one-out
 weights, and the paper's ``t = 0`` baseline.
@@ -26,7 +29,7 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.svm import LinearSVC
+from sklearn.svm import LinearSVC, LinearSVR
 
 KKT_TOL = 1e-10
 
@@ -35,11 +38,12 @@ class ActiveSetError(RuntimeError):
     pass
 
 
-def _solve_binary(Z, upper, v0):
-    """Rows ``z_i = y_i x̃_i``; returns ``(v, free, bound)`` at the exact optimum.
+def _solve_binary(Z, upper, v0, c=None):
+    """``min ½‖v‖² + Σ upper_i max(0, c_i - z_iᵀv)`` exactly (``c = 1``: the hinge
+    SVM with rows ``z_i = y_i x̃_i``); returns ``(v, free, bound)``.
 
-    A primal active-set method on the dual, ``min ½‖Zᵀα‖² - Σα`` over ``0 ≤ α ≤
-    upper`` (gradient ``m - 1``), from the vertex liblinear's margins suggest.
+    A primal active-set method on the dual, ``min ½‖Zᵀα‖² - cᵀα`` over ``0 ≤ α ≤
+    upper`` (gradient ``m - c``), from the vertex liblinear's margins suggest.
     Rows at a bound stay there; the others ("free") move to the minimum over
     their face, or, when their margin equations ``m_F = 1`` have no solution,
     along the descent direction that leaves them unsolved; a step stops at the
@@ -51,23 +55,24 @@ def _solve_binary(Z, upper, v0):
     earlier scheme, cycled on a few in every thousand of the tests' draws.
     """
     n = len(Z)
+    c = np.ones(n) if c is None else np.asarray(c, dtype=float)
     m = Z @ v0
-    free = np.abs(m - 1) <= 1e-6
-    alpha = np.where((m < 1) & ~free, upper, 0.0)
+    free = np.abs(m - c) <= 1e-6
+    alpha = np.where((m < c) & ~free, upper, 0.0)
     for _ in range(50 * n):
         F = np.flatnonzero(free)
         if len(F):
             G = Z[F]
-            c = 1 - G @ (Z[~free].T @ alpha[~free])  # m_F = 1 asks G Gᵀ α_F = c
+            rhs = c[F] - G @ (Z[~free].T @ alpha[~free])  # m_F = c_F: G Gᵀ α_F = rhs
             U, sigma, _ = np.linalg.svd(G, full_matrices=False)
             r = int(np.sum(sigma > 1e-12 * max(1.0, sigma[0]) * max(G.shape)))
             U, sigma = U[:, :r], sigma[:r]
-            unsolvable = c - U @ (U.T @ c)  # the part of c outside range(G)
-            if np.abs(unsolvable).max() > KKT_TOL * max(1.0, np.abs(c).max()):
+            unsolvable = rhs - U @ (U.T @ rhs)  # the part outside range(G)
+            if np.abs(unsolvable).max() > KKT_TOL * max(1.0, np.abs(rhs).max()):
                 # the objective falls linearly along it (slope -‖·‖²) to a bound
                 step, longest = unsolvable, np.inf
             else:  # to the nearest α_F with G Gᵀ α_F = c
-                step, longest = U @ (U.T @ c / sigma**2 - U.T @ alpha[F]), 1.0
+                step, longest = U @ (U.T @ rhs / sigma**2 - U.T @ alpha[F]), 1.0
             tiny = 1e-14 * np.abs(step).max()
             down, up = step < -tiny, step > tiny
             room = np.full(len(F), np.inf)
@@ -80,7 +85,7 @@ def _solve_binary(Z, upper, v0):
                 free[F[k]] = False
                 continue
             alpha[F] = np.clip(alpha[F] + step, 0.0, upper[F])
-        gradient = Z @ (Z.T @ alpha) - 1
+        gradient = Z @ (Z.T @ alpha) - c
         breaks = np.where(alpha == 0, -gradient, gradient)
         breaks[free | (upper <= 0)] = 0.0
         j = np.argmax(breaks)
@@ -90,22 +95,33 @@ def _solve_binary(Z, upper, v0):
     else:
         raise ActiveSetError("the active set did not settle")
     # the margin rows' equations solved once more, for v exact to round-off:
-    # the minimum-norm u with Z_F u = 1 - Z_F v_B is Z_Fᵀ α_F (lstsq on Z_F
+    # the minimum-norm u with Z_F u = c_F - Z_F v_B is Z_Fᵀ α_F (lstsq on Z_F
     # itself, not on the squared Z_F Z_Fᵀ); dependent margin rows leave α_F
     # non-unique but v unique
     bound = ~free & (alpha > 0)
     v = Z[bound].T @ upper[bound]
     F = np.flatnonzero(free)
     if len(F):
-        v = v + np.linalg.lstsq(Z[F], 1 - Z[F] @ v, rcond=None)[0]
+        v = v + np.linalg.lstsq(Z[F], c[F] - Z[F] @ v, rcond=None)[0]
     m = Z @ v
+    tol = KKT_TOL * max(1.0, np.abs(c).max())
     if (
-        np.abs(m[F] - 1).max(initial=0) > KKT_TOL
-        or (m[bound] > 1 + KKT_TOL).any()
-        or (m[~free & ~bound] < 1 - KKT_TOL).any()
+        np.abs(m[F] - c[F]).max(initial=0) > tol
+        or (m[bound] > c[bound] + tol).any()
+        or (m[~free & ~bound] < c[~free & ~bound] - tol).any()
     ):
         raise ActiveSetError("the optimum's margins do not check out")
     return v, free, bound
+
+
+def _liblinear_start(model, X, y, s, C, fit_intercept):
+    """liblinear's approximate fit, from which only the sets are taken."""
+    model.set_params(
+        C=C, fit_intercept=fit_intercept, tol=1e-8, max_iter=200_000, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, sample_weight=s)
 
 
 def exact_hinge_svm(
@@ -121,18 +137,10 @@ def exact_hinge_svm(
     Xa = (
         np.column_stack([X, np.full(len(X), intercept_scaling)]) if fit_intercept else X
     )
-    start = LinearSVC(
-        loss="hinge",
-        C=C,
-        fit_intercept=fit_intercept,
-        intercept_scaling=intercept_scaling,
-        tol=1e-8,
-        max_iter=200_000,
-        random_state=0,
-    )
-    with warnings.catch_warnings():  # only the sets are taken from it
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start.fit(X, y, sample_weight=s)
+    start = _liblinear_start(
+        LinearSVC(loss="hinge", intercept_scaling=intercept_scaling),
+        X, y, s, C, fit_intercept,
+    )  # fmt: skip
     classes = start.classes_
     columns = [classes[1]] if len(classes) == 2 else list(classes)
     V0 = start.coef_
@@ -147,6 +155,29 @@ def exact_hinge_svm(
     if fit_intercept:
         return V[:, :-1], intercept_scaling * V[:, -1], sets
     return V, np.zeros(len(V)), sets
+
+
+def exact_epsilon_svr(X, y, C, epsilon, sample_weight=None, fit_intercept=True):
+    """``LinearSVR(loss="epsilon_insensitive")`` (intercept_scaling = 1) exactly.
+
+    ``½‖v‖² + C Σ s_i max(0, |x̃_iᵀv - y_i| - ε)`` is a hinge SVM with two rows
+    per sample, ``max(0, c - zᵀv)`` with ``(z, c) = (-x̃_i, -y_i - ε)`` (above the
+    tube) and ``(x̃_i, y_i - ε)`` (below it), solved by :func:`_solve_binary`
+    from liblinear's solution. Returns ``(coef, intercept, (free, bound))``
+    with the masks over those 2n rows.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+    Xa = np.column_stack([X, np.ones(len(X))]) if fit_intercept else X
+    start = _liblinear_start(LinearSVR(epsilon=epsilon), X, y, s, C, fit_intercept)
+    v0 = np.append(start.coef_, start.intercept_) if fit_intercept else start.coef_
+    Z = np.vstack([-Xa, Xa])
+    c = np.concatenate([-y - epsilon, y - epsilon])
+    v, free, bound = _solve_binary(Z, np.tile(C * s, 2), v0, c)
+    if fit_intercept:
+        return v[:-1], v[-1], (free, bound)
+    return v, 0.0, (free, bound)
 
 
 def digits_one_vs_seven(n_train=250, seed=0):

@@ -31,14 +31,18 @@ from scipy.special import expit, log_expit, logsumexp, softmax, xlogy
 # per-sample losses on the raw prediction η (n, K), targets T (n, K)
 
 
-def _loss_parts(loss, T, eta, power=None, temperature=None, epsilon=None):
+def _loss_parts(
+    loss, T, eta, power=None, temperature=None, epsilon=None, quantile=None
+):
     """``(L (n,), ∂L/∂η (n, K), ∂²L/∂η² (n, K, K))`` of the per-sample data term.
 
     Targets: ``squared``/``half_squared``: real; ``logistic``: 0/1 (one output);
     ``multinomial``: one-hot; margin losses (``margin_log``, ``squared_hinge``,
     ``smooth_hinge``, ``modified_huber``): ±1, summed over the outputs; GLM half
     deviances (log link): y ≥ 0 (> 0 for Gamma); ``squared_eps_insensitive``
-    (LinearSVR): real. Kinks take the one-sided second derivative of design.md
+    (LinearSVR): real; ``smooth_eps_insensitive`` (LinearSVR's epsilon_insensitive,
+    each side's hinge smoothed as Koh & Liang's) and ``smooth_pinball``
+    (QuantileRegressor, ``q r + t log(1 + e^(-r/t))``, r = t - η): real. Kinks take the one-sided second derivative of design.md
     (the penalized side for the hinges, the flat side for ε-insensitivity).
     """
     n, K = eta.shape
@@ -76,6 +80,17 @@ def _loss_parts(loss, T, eta, power=None, temperature=None, epsilon=None):
         r = eta - T
         a = np.maximum(0.0, np.abs(r) - epsilon)
         v, d1, h = a**2, 2.0 * np.sign(r) * a, np.where(np.abs(r) > epsilon, 2.0, 0.0)
+    elif loss == "smooth_eps_insensitive":  # Σ± t log(1 + exp((±r - ε)/t))
+        r, e, t = eta - T, epsilon, temperature
+        up, down = (r - e) / t, (-r - e) / t
+        v = t * (np.logaddexp(0.0, up) + np.logaddexp(0.0, down))
+        d1 = expit(up) - expit(down)
+        h = (expit(up) * expit(-up) + expit(down) * expit(-down)) / t
+    elif loss == "smooth_pinball":  # q r + t log(1 + exp(-r/t)), r = t - η
+        r, t = T - eta, temperature
+        v = quantile * r + t * np.logaddexp(0.0, -r / t)
+        d1 = expit(-r / t) - quantile
+        h = expit(-r / t) * expit(r / t) / t
     elif loss in ("poisson", "gamma", "tweedie"):  # half unit deviance, log link
         mu = np.exp(eta)
         if loss == "poisson":
@@ -132,9 +147,10 @@ class Smooth:
         lam_intercept=0.0,
         temperature=None,
         epsilon=None,
+        quantile=None,
     ):
         self.loss, self.power, self.temperature = loss, power, temperature
-        self.epsilon = epsilon
+        self.epsilon, self.quantile = epsilon, quantile
         self.X = np.asarray(X, dtype=float)
         n, d = self.X.shape
         self.y = np.asarray(y, dtype=float).reshape(n, -1)
@@ -163,7 +179,7 @@ class Smooth:
     def _parts(self, theta):
         return _loss_parts(
             self.loss, self.y, self.raw(theta), self.power, self.temperature,
-            self.epsilon,
+            self.epsilon, self.quantile,
         )  # fmt: skip
 
     def _lam(self):
@@ -322,6 +338,51 @@ def minimize(objective, theta, max_iter=200):
     return theta
 
 
+def weight_derivative(f, s, i, h):
+    """``S ∂f/∂s_i`` by central differences with Richardson extrapolation,
+    ``(4 D(h/2) - D(h)) / 3`` with ``D(h) = S (f(s + h eᵢ) - f(s - h eᵢ)) / 2h``:
+    the ``h²`` truncation term cancels (it matters where ``f`` bends on a short
+    scale, e.g. a smoothing temperature), ``O(h⁴)`` is left."""
+
+    def central(step):
+        up, down = np.array(s, dtype=float), np.array(s, dtype=float)
+        up[i] += step
+        down[i] -= step
+        return np.sum(s) * (np.asarray(f(up)) - np.asarray(f(down))) / (2 * step)
+
+    return (4 * central(h / 2) - central(h)) / 3
+
+
+def exact_quantile_regression(X, y, quantile, alpha, s, fit_intercept=True):
+    """``min Σ s_i ρ_q(y_i - x_iᵀw - b) + S α‖w‖₁`` as a linear program, solved
+    by HiGHS' dual simplex (a vertex: exact to round-off).
+
+    Variables ``[w⁺, w⁻, b, u, v] ≥ 0`` (``b`` free) with ``u - v = y - Xw - b``;
+    cost ``S α`` on ``w±``, ``s q`` on ``u``, ``s (1 - q)`` on ``v``. Returns
+    ``(θ, basis)`` with θ = ``[w, b]`` and ``basis`` the rows the solution
+    interpolates (``r_i = 0``) and the coefficients it holds at zero, as one mask.
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    X, y, s = (np.asarray(a, dtype=float) for a in (X, y, s))
+    n, d = X.shape
+    k = int(fit_intercept)
+    eye = sp.identity(n, format="csc")
+    A = sp.hstack([X, -X, np.ones((n, k)), eye, -eye], format="csc")
+    cost = np.concatenate(
+        [np.full(2 * d, s.sum() * alpha), np.zeros(k), s * quantile, s * (1 - quantile)]
+    )
+    bounds = [(0, None)] * (2 * d) + [(None, None)] * k + [(0, None)] * (2 * n)
+    result = linprog(cost, A_eq=A, b_eq=y, bounds=bounds, method="highs-ds")
+    assert result.status == 0, result.message
+    z = result.x
+    theta = np.concatenate([z[:d] - z[d : 2 * d], z[2 * d : 2 * d + k]])
+    r = y - _design(X, fit_intercept) @ theta
+    tol = 1e-9 * max(1.0, np.abs(y).max())
+    return theta, np.concatenate([np.abs(r) <= tol, theta[:d] == 0])
+
+
 # --------------------------------------------------------------------------
 # estimators: parameters and objectives
 
@@ -392,13 +453,21 @@ def objective_of(est, X, y, s):
         alpha = 0.0 if name == "LinearRegression" else getattr(est, "alpha_", None)
         alpha = est.alpha if alpha is None else alpha
         return Smooth("squared", X, y, s, fi, lam=2.0 * alpha)
+    if name == "BayesianRidge":  # Ridge at α = lambda_/alpha_, held fixed
+        return Smooth("squared", X, y, s, fi, lam=2.0 * est.lambda_ / est.alpha_)
+    if name == "ARDRegression":  # λ_j/α_ per kept feature; pruned ones frozen
+        kept = np.flatnonzero(est.lambda_ < est.threshold_lambda)
+        active = np.append(kept, X.shape[1]) if fi else kept
+        lam = 2.0 * est.lambda_ / est.alpha_
+        return Smooth("squared", X, y, s, fi, lam=lam, active=active)
     if name in ("RidgeClassifier", "RidgeClassifierCV"):
         alpha = est.alpha_ if name == "RidgeClassifierCV" else est.alpha
         T = plus_minus_one(est.classes_, y)
         return Smooth("squared", X, T, s, fi, lam=2.0 * alpha)
     if name in ("LogisticRegression", "LogisticRegressionCV"):
-        if name == "LogisticRegressionCV":
-            C, rho = float(np.ravel(est.C_)[0]), 0.0
+        if name == "LogisticRegressionCV":  # the selection, held fixed
+            l1 = np.ravel(np.asarray(est.l1_ratio_, dtype=object))[0]
+            C, rho = float(np.ravel(est.C_)[0]), float(l1 or 0.0)
         else:
             C, rho = est.C, float(est.l1_ratio or 0.0)
         lam_b = 0.0
@@ -427,13 +496,16 @@ def objective_of(est, X, y, s):
                 raise NotImplementedError("identity link")
         loss = {1.0: "poisson", 2.0: "gamma"}.get(power, "tweedie")
         return Smooth(loss, X, y, s, fi, lam=S * est.alpha, power=power)
-    if name in ("Lasso", "ElasticNet"):
-        rho = est.l1_ratio
+    if name in ("Lasso", "ElasticNet", "LassoCV", "ElasticNetCV"):
+        if name.endswith("CV"):  # the selection, held fixed
+            alpha, rho = est.alpha_, getattr(est, "l1_ratio_", 1.0)
+        else:
+            alpha, rho = est.alpha, est.l1_ratio
         coef = np.ravel(est.coef_)
         return Smooth(
             "half_squared", X, y, s, fi,
-            lam=S * est.alpha * (1.0 - rho),
-            tau=S * est.alpha * rho,
+            lam=S * alpha * (1.0 - rho),
+            tau=S * alpha * rho,
             sign=np.sign(coef),
             active=_active(est),
         )  # fmt: skip
@@ -449,11 +521,20 @@ def objective_of(est, X, y, s):
             lam_intercept=1.0 / est.intercept_scaling**2, temperature=temperature,
         )  # fmt: skip
     if name == "LinearSVR":
-        if est.loss != "squared_epsilon_insensitive":
-            raise NotImplementedError(est.loss)
+        loss, temperature = "squared_eps_insensitive", None
+        if est.loss == "epsilon_insensitive":
+            loss, temperature = "smooth_eps_insensitive", est.smooth_epsilon_temperature
         return Smooth(
-            "squared_eps_insensitive", X, y, s, fi, c=est.C, lam=1.0,
+            loss, X, y, s, fi, c=est.C, lam=1.0,
             lam_intercept=1.0 / est.intercept_scaling**2, epsilon=est.epsilon,
+            temperature=temperature,
+        )  # fmt: skip
+    if name == "QuantileRegressor":  # (1/S) Σ s_i ρ_q + α‖w‖₁, times S
+        coef = np.ravel(est.coef_)
+        return Smooth(
+            "smooth_pinball", X, y, s, fi, tau=S * est.alpha, sign=np.sign(coef),
+            active=_active(est), temperature=est.smooth_pinball_temperature,
+            quantile=est.quantile,
         )  # fmt: skip
     if name in ("SGDClassifier", "SGDRegressor"):
         if est.penalty not in ("l2", None):
@@ -488,6 +569,17 @@ def oracle_loo(est, X, y, sw):
     center = theta + newton_step(objective_of(est, X, y, sw), theta)
     changes = np.array([oracle_removal(est, X, y, sw, [i]) for i in range(len(y))])
     return center, changes - center
+
+
+def minimizer_weight_derivative(theta_at, s, i, eps):
+    """``S ∂θ̂/∂s_i`` by central differences: ``theta_at(w)`` is the exact
+    minimizer with weights ``w``; row ``i``'s weight moves by ``± eps·S``."""
+    S = np.sum(s)
+    up, down = np.array(s, dtype=float), np.array(s, dtype=float)
+    up[i] += eps * S
+    down[i] -= eps * S
+    plus = np.array(theta_at(up), dtype=float)  # a copy: refits may reuse arrays
+    return (plus - np.asarray(theta_at(down), dtype=float)) / (2 * eps)
 
 
 def rel_err(actual, expected):
@@ -628,6 +720,10 @@ def _half_tweedie_deviance(y, mu, power):
     )
 
 
+#: evidence-maximized linear regressors: squared error, precisions held fixed
+BAYES = ("BayesianRidge", "ARDRegression")
+
+
 def sample_loss(est, X, y):
     """Per-sample, unweighted test loss of a fitted estimator (n,), computed from
     ``predict``/``predict_proba``/``decision_function``: the data term of its
@@ -637,16 +733,25 @@ def sample_loss(est, X, y):
     if name in ("LogisticRegression", "LogisticRegressionCV"):
         P = est.predict_proba(X)
         return -np.log(P[np.arange(len(y)), np.searchsorted(est.classes_, y)])
-    if name in ("LinearRegression", "Ridge", "RidgeCV"):
+    if name in ("LinearRegression", "Ridge", "RidgeCV", *BAYES):
         return (y - est.predict(X)) ** 2
-    if name in ("Lasso", "ElasticNet", "SGDRegressor"):
+    if name in ("Lasso", "ElasticNet", "SGDRegressor", "LassoCV", "ElasticNetCV"):
         return 0.5 * (y - est.predict(X)) ** 2
     if name in ("PoissonRegressor", "GammaRegressor", "TweedieRegressor"):
         power = {"PoissonRegressor": 1, "GammaRegressor": 2}.get(name)
         power = est.power if power is None else power
         return _half_tweedie_deviance(y, est.predict(X), power)
+    if name == "LinearSVR" and est.loss == "epsilon_insensitive":
+        t, r = est.smooth_epsilon_temperature, est.predict(X) - y
+        return t * (
+            np.logaddexp(0.0, (r - est.epsilon) / t)
+            + np.logaddexp(0.0, (-r - est.epsilon) / t)
+        )
     if name == "LinearSVR":
         return np.maximum(0.0, np.abs(y - est.predict(X)) - est.epsilon) ** 2
+    if name == "QuantileRegressor":
+        t, r = est.smooth_pinball_temperature, y - est.predict(X)
+        return est.quantile * r + t * np.logaddexp(0.0, -r / t)
     if name == "HuberRegressor":
         sigma, e = est.scale_, est.epsilon
         r = y - est.predict(X)

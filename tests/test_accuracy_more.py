@@ -7,16 +7,18 @@ import numpy as np
 import pytest
 from conftest import report_accuracy
 from scipy.stats import pearsonr, spearmanr
-from sklearn.datasets import load_breast_cancer, load_diabetes
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skinfluence import (
     InfluenceElasticNet,
+    InfluenceElasticNetCV,
     InfluenceGammaRegressor,
     InfluenceHuberRegressor,
     InfluenceLasso,
+    InfluenceLassoCV,
     InfluenceLinearSVC,
     InfluenceLogisticRegression,
     InfluenceLogisticRegressionCV,
@@ -46,7 +48,7 @@ def _split(loader, n_train, seed=0):
 def _loo_correlation(
     model, X, y, x_test, y_test, support_only=False, every=1, reference=None
 ):
-    """Pearson and Spearman of -influence_loss/n against refit changes of the
+    """Pearson and Spearman of loo_loss_change(method="influence") against refit changes of the
     test point's own loss (the objective's per-sample term, unweighted).
     ``support_only``: Spearman over rows with a nonzero training gradient only
     (for hinge-type losses the others are exact ties at zero). ``every``: refit
@@ -62,7 +64,7 @@ def _loo_correlation(
         return objective.loss_values(t, x_test, Y_test)[0]
 
     idx = np.arange(0, len(y), every)
-    predicted = -model.influence_loss(x_test, y_test)[0][idx] / len(y)
+    predicted = model.loo_loss_change(x_test, y_test, method="influence")[0][idx]
     refits = loo_refit(model if reference is None else reference, X, y, indices=idx)
     actual = np.array([loss(t) - loss(theta) for t in refits])
     rows = np.ones(len(idx), bool)
@@ -195,12 +197,62 @@ def _elastic_net():
     return model.fit(X, y), X, y, Xt[:1], yt[:1], {}
 
 
+def _lasso_cv():
+    X, Xt, y, yt = _split(load_diabetes, 200)
+    tight = dict(tol=1e-14, max_iter=100_000)
+    model = InfluenceLassoCV(alphas=np.logspace(-2, 1, 7), **tight).fit(X, y)
+    return (
+        model,
+        X,
+        y,
+        Xt[:1],
+        yt[:1],
+        dict(reference=Lasso(alpha=model.alpha_, **tight)),
+    )
+
+
+def _elastic_net_cv():
+    X, Xt, y, yt = _split(load_diabetes, 200)
+    tight = dict(tol=1e-14, max_iter=100_000)
+    model = InfluenceElasticNetCV(
+        l1_ratio=[0.2, 0.5, 0.9], alphas=np.logspace(-2, 1, 7), **tight
+    ).fit(X, y)
+    reference = ElasticNet(alpha=model.alpha_, l1_ratio=model.l1_ratio_, **tight)
+    return model, X, y, Xt[:1], yt[:1], dict(reference=reference)
+
+
 def _l1_logistic():
     X, Xt, y, yt = _split(load_breast_cancer, 120)
     model = InfluenceLogisticRegression(
         C=0.5, l1_ratio=0.5, solver="saga", tol=1e-10, max_iter=100_000
     ).fit(X, y)
     return model, X, y, *_hardest(model, Xt, yt), dict(every=4)
+
+
+def _multinomial_l1_logistic():
+    X, Xt, y, yt = _split(load_wine, 120)
+    model = InfluenceLogisticRegression(
+        C=0.5, l1_ratio=0.7, solver="saga", tol=1e-10, max_iter=100_000
+    ).fit(X, y)
+    proba = model.predict_proba(Xt)
+    j = int(np.argmax(-np.log(proba[np.arange(len(yt)), yt])))  # hardest
+    return model, X, y, Xt[j : j + 1], yt[j : j + 1], dict(every=3)
+
+
+def _cv_l1_logistic():
+    X, Xt, y, yt = _split(load_wine, 120)
+    saga = dict(solver="saga", tol=1e-10, max_iter=100_000)
+    model = InfluenceLogisticRegressionCV(
+        Cs=[0.2, 1.0], l1_ratios=(0.5, 1.0), cv=3, scoring="neg_log_loss",
+        use_legacy_attributes=False, **saga,
+    ).fit(X, y)  # fmt: skip
+    reference = InfluenceLogisticRegression(
+        C=model.C_, l1_ratio=model.l1_ratio_, **saga
+    )
+    proba = model.predict_proba(Xt)
+    j = int(np.argmax(-np.log(proba[np.arange(len(yt)), yt])))  # hardest
+    options = dict(every=3, reference=reference)
+    return model, X, y, Xt[j : j + 1], yt[j : j + 1], options
 
 
 def _sgd_at_the_minimum(model, tight, X, y):
@@ -245,6 +297,19 @@ LOO_CASES = {
     "breast_cancer LogisticRegressionCV (C_ held fixed)": (_cv_logistic, 0.9),
     "diabetes ElasticNet l1_ratio=0.5 (active set)": (_elastic_net, 0.9),
     "breast_cancer L1 logistic saga l1_ratio=0.5 (active set)": (_l1_logistic, 0.9),
+    "wine multinomial L1 logistic saga l1_ratio=0.7 (active set)": (
+        _multinomial_l1_logistic,
+        0.9,
+    ),
+    "wine multinomial LogisticRegressionCV l1_ratio_ > 0 (C_, l1_ratio_ fixed)": (
+        _cv_l1_logistic,
+        0.9,
+    ),
+    "diabetes LassoCV (alpha_ held fixed, active set)": (_lasso_cv, 0.9),
+    "diabetes ElasticNetCV (alpha_, l1_ratio_ held fixed, active set)": (
+        _elastic_net_cv,
+        0.9,
+    ),
     "breast_cancer SGDClassifier log_loss (at its minimum; n-1 refits)": (
         _sgd_classifier,
         0.9,

@@ -19,6 +19,7 @@ from skinfluence import (
     InfluenceLogisticRegression,
     InfluenceRidge,
     NonStationaryWarning,
+    TrainingDataWarning,
     attach,
 )
 
@@ -146,12 +147,9 @@ def test_attach_refuses():
         attach(fitted, X[:, :5], y)
     with pytest.raises(ValueError, match="rows"):
         attach(fitted, X, y[:-1])
-    y3 = np.digitize(X[:, 0], np.quantile(X[:, 0], [1 / 3, 2 / 3]))  # 3 classes
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # saga's ConvergenceWarning
-        l1 = LogisticRegression(l1_ratio=1.0, solver="saga", C=0.5).fit(X, y3)
+    l1 = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=0.5).fit(X, y)
     with pytest.raises(NotImplementedError, match="L1"):
-        attach(l1, X, y3)
+        attach(l1, X, y)
 
 
 def test_attach_checks_feature_names():
@@ -176,15 +174,15 @@ def test_attach_warns_on_wrong_data():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         attach(fitted, X[:300], y[:300])  # the right data: silent
-    with pytest.warns(UserWarning, match="probably not the data"):
+    with pytest.warns(TrainingDataWarning, match="probably not the data"):
         attach(fitted, X[150:450], y[150:450])
     Xd, yd = load_diabetes(return_X_y=True)
     ridge = Ridge(alpha=0.1).fit(Xd[:300], yd[:300])
-    with pytest.warns(UserWarning, match="probably not the data"):
+    with pytest.warns(TrainingDataWarning, match="probably not the data"):
         attach(ridge, Xd[:300], yd[:300], sample_weight=_weights(300))
     ones = y[:300] == 1
-    with pytest.warns(UserWarning, match="labels"):
-        with pytest.warns(UserWarning, match="probably not the data"):
+    with pytest.warns(TrainingDataWarning, match="labels"):
+        with pytest.warns(TrainingDataWarning, match="probably not the data"):
             attach(fitted, X[:300][ones], y[:300][ones])
 
 
@@ -196,3 +194,75 @@ def test_attach_passes_on_nonstationary_warning():
         attached = attach(short, X, y)
     assert [w.category for w in record] == [NonStationaryWarning]
     assert 0.1 < attached.influence_state().stationarity.ratio < 2
+
+
+def _searches():
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import (
+        GridSearchCV,
+        HalvingGridSearchCV,
+        HalvingRandomSearchCV,
+        RandomizedSearchCV,
+    )
+
+    grid = {"ridge__alpha": [0.01, 1.0, 100.0]}
+    return [
+        pytest.param(GridSearchCV, {"param_grid": grid}, id="GridSearchCV"),
+        pytest.param(
+            RandomizedSearchCV,
+            {"param_distributions": grid, "n_iter": 2, "random_state": 0},
+            id="RandomizedSearchCV",
+        ),
+        pytest.param(
+            HalvingGridSearchCV, {"param_grid": grid}, id="HalvingGridSearchCV"
+        ),
+        pytest.param(
+            HalvingRandomSearchCV,
+            {"param_distributions": grid, "random_state": 0},
+            id="HalvingRandomSearchCV",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("search_class, search_params", _searches())
+@pytest.mark.parametrize("piped", [False, True], ids=["estimator", "pipeline"])
+def test_attach_search_attaches_its_refit_best_estimator(
+    search_class, search_params, piped
+):
+    X, y = load_diabetes(return_X_y=True)
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:305], y[300:305]
+    pipe = make_pipeline(StandardScaler(), Ridge())
+    params = search_params
+    if not piped:
+        pipe = Ridge()
+        key = "param_grid" if "param_grid" in params else "param_distributions"
+        params = {**params, key: {"alpha": params[key]["ridge__alpha"]}}
+    search = search_class(pipe, cv=3, **params).fit(X_train, y_train)
+    attached = attach(search, X_train, y_train)
+    direct = attach(search.best_estimator_, X_train, y_train)
+    assert type(attached) is type(direct)
+    assert_allclose(
+        attached.influence_loss(X_test, y_test), direct.influence_loss(X_test, y_test)
+    )
+    # and both are the influence of a model fitted with the best parameters
+    alpha = search.best_params_["ridge__alpha" if piped else "alpha"]
+    scaler = StandardScaler().fit(X_train) if piped else None
+    Z_train = scaler.transform(X_train) if piped else X_train
+    Z_test = scaler.transform(X_test) if piped else X_test
+    refit = InfluenceRidge(alpha=alpha).fit(Z_train, y_train)
+    assert_allclose(
+        attached.influence_loss(X_test, y_test),
+        refit.influence_loss(Z_test, y_test),
+        rtol=1e-7,
+    )
+
+
+def test_attach_search_refuses_refit_false_and_unfitted():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_diabetes(return_X_y=True)
+    search = GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=2, refit=False)
+    with pytest.raises(ValueError, match=r"GridSearchCV\(refit=False\)"):
+        attach(search.fit(X, y), X, y)
+    with pytest.raises(NotFittedError):
+        attach(GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}), X, y)

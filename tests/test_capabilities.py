@@ -72,6 +72,7 @@ import numpy as np
 import pytest
 from conftest import report_accuracy
 from oracles import (
+    BAYES,
     cooks_distance,
     dfbetas,
     dispersion,
@@ -89,11 +90,13 @@ from oracles import (
 )
 from sklearn.base import clone
 from sklearn.linear_model import (
+    ElasticNet,
     LinearRegression,
     LogisticRegression,
     Ridge,
     RidgeClassifier,
 )
+from sklearn.utils.validation import has_fit_parameter
 from threadpoolctl import threadpool_limits
 
 import skinfluence
@@ -135,6 +138,11 @@ HAS_RESPONSE = {
     "LogisticRegression multinomial": ("predict_proba", "decision_function"),
     "LogisticRegression L1 (saga)": ("predict_proba", "decision_function"),
     "LogisticRegressionCV": ("predict_proba", "decision_function"),
+    "LogisticRegression multinomial L1 (saga)": ("predict_proba", "decision_function"),
+    "LogisticRegressionCV elastic-net multinomial": (
+        "predict_proba",
+        "decision_function",
+    ),
     "LinearRegression": ("predict",),
     "Ridge": ("predict",),
     "RidgeCV": ("predict",),
@@ -146,12 +154,18 @@ HAS_RESPONSE = {
     "LinearSVC": ("decision_function",),
     "LinearSVC hinge": ("decision_function",),
     "LinearSVR": ("predict",),
+    "LinearSVR epsilon_insensitive": ("predict",),
     "SGDClassifier log_loss": ("predict_proba", "decision_function"),
     "SGDClassifier modified_huber": ("predict_proba", "decision_function"),
     "SGDRegressor": ("predict",),
     "HuberRegressor": ("predict",),
     "Lasso": ("predict",),
     "ElasticNet": ("predict",),
+    "QuantileRegressor": ("predict",),
+    "LassoCV": ("predict",),
+    "BayesianRidge": ("predict",),
+    "ARDRegression": ("predict",),
+    "ElasticNetCV": ("predict",),
     "KernelRidge": ("predict",),
 }
 
@@ -161,6 +175,8 @@ NO_DISPERSION = {
     "LinearSVC": "InfluenceLinearSVC",  # squared hinge
     "LinearSVC hinge": "InfluenceLinearSVC",  # smooth hinge
     "LinearSVR": "InfluenceLinearSVR",  # squared ε-insensitive
+    "LinearSVR epsilon_insensitive": "InfluenceLinearSVR",  # smoothed
+    "QuantileRegressor": "InfluenceQuantileRegressor",  # smooth pinball
     "SGDClassifier modified_huber": "InfluenceSGDClassifier",
     "HuberRegressor": "InfluenceHuberRegressor",  # σ + σ H_ε(r/σ)
 }
@@ -168,7 +184,13 @@ NO_DISPERSION = {
 
 #: residual-based diagnostics need one Pearson residual per row: refused for
 #: several outputs and where there is no likelihood
-NO_RESIDUAL = {*NO_DISPERSION, "LogisticRegression multinomial", "RidgeClassifier"}
+NO_RESIDUAL = {
+    *NO_DISPERSION,
+    "LogisticRegression multinomial",
+    "LogisticRegression multinomial L1 (saga)",
+    "LogisticRegressionCV elastic-net multinomial",
+    "RidgeClassifier",
+}
 RESIDUAL_METHODS = (
     "studentized_residuals",
     "sigma_loo",
@@ -186,6 +208,10 @@ LEAST_SQUARES = {
     "SGDRegressor",
     "Lasso",
     "ElasticNet",
+    "LassoCV",
+    "ElasticNetCV",
+    "BayesianRidge",
+    "ARDRegression",
 }
 #: dual-form configurations: refused methods (no fixed parameter vector with a
 #: covariance; no kernel derivative), and every other cell checked against
@@ -311,8 +337,14 @@ def _tight_estimator(template, n):
     if name in ("RidgeClassifier", "RidgeClassifierCV"):
         alpha = getattr(template, "alpha_", p.get("alpha"))
         return RidgeClassifier(alpha=alpha, solver="cholesky")
+    if name == "LogisticRegressionCV" and np.ravel(template.l1_ratio_)[0]:
+        # C_ and l1_ratio_ held fixed
+        C, rho = float(np.ravel(template.C_)[0]), float(np.ravel(template.l1_ratio_)[0])
+        return LogisticRegression(
+            C=C, l1_ratio=rho, solver="saga", tol=1e-14, max_iter=100_000
+        )
     if name == "LogisticRegressionCV":  # C_ held fixed
-        return LogisticRegression(C=float(template.C_[0]), **newton)
+        return LogisticRegression(C=float(np.ravel(template.C_)[0]), **newton)
     if name == "LogisticRegression" and p["l1_ratio"]:
         return clone(template).set_params(tol=1e-14, max_iter=100_000)
     if name == "LogisticRegression":
@@ -321,9 +353,16 @@ def _tight_estimator(template, n):
         return clone(template).set_params(**newton)
     if name in ("Lasso", "ElasticNet"):
         return clone(template).set_params(tol=1e-14, max_iter=100_000)
-    if (
-        name in ("HuberRegressor", "LinearSVC", "LinearSVR")
-        and p.get("loss") != "hinge"
+    if name == "BayesianRidge":  # the precisions held fixed
+        alpha = float(template.lambda_ / template.alpha_)
+        return Ridge(alpha=alpha, solver="cholesky", fit_intercept=p["fit_intercept"])
+    if name in ("LassoCV", "ElasticNetCV"):  # alpha_ (and l1_ratio_) held fixed
+        rho = getattr(template, "l1_ratio_", 1.0)
+        tight = dict(tol=1e-14, max_iter=100_000, fit_intercept=p["fit_intercept"])
+        return ElasticNet(alpha=template.alpha_, l1_ratio=rho, **tight)
+    if name in ("HuberRegressor", "LinearSVC", "LinearSVR") and p.get("loss") not in (
+        "hinge",
+        "epsilon_insensitive",
     ):
         return clone(template).set_params(tol=1e-12, max_iter=100_000)
     if name == "SGDClassifier" and p["loss"] == "log_loss":
@@ -344,6 +383,8 @@ POLISH_RTOL = {
     "LinearSVR": 1e-6,
     "HuberRegressor": 1e-3,
     "LogisticRegression L1 (saga)": np.inf,
+    "LogisticRegression multinomial L1 (saga)": np.inf,
+    "LogisticRegressionCV elastic-net multinomial": np.inf,
 }
 POLISH_RTOL_DEFAULT = 1e-10
 
@@ -358,6 +399,8 @@ class Problem:
         self.label = label
         self.X, self.y, self.X_test, self.y_test = make_data(kind, seed=seed)
         self.n = len(self.y)
+        # ARDRegression.fit takes no sample_weight: unweighted on every draw
+        weighted = weighted and has_fit_parameter(base, "sample_weight")
         self.weighted = weighted
         self.s = np.ones(self.n)
         if weighted:  # S ≠ n: the penalty's scaling with S or n matters
@@ -371,7 +414,10 @@ class Problem:
             self.template.fit(self.X, self.y, **fit)
         for key, value in extra.items():  # smooth_hinge_temperature
             setattr(self.template, key, value)
-        self.multinomial = label == "LogisticRegression multinomial"
+        self.multinomial = (
+            sklearn_name(self.template).startswith("LogisticRegression")
+            and len(self.template.classes_) > 2
+        )
         self.theta = self.minimizer(self.s, start=theta_of(self.template))
         self.at_minimum = with_theta(self.model, self.theta)
         self._refits = {}
@@ -398,7 +444,7 @@ class Problem:
         if tight is not None:
             bound = POLISH_RTOL.get(self.label, POLISH_RTOL_DEFAULT)
             assert rel_err(theta, start) <= bound, (self.label, rel_err(theta, start))
-        if objective.active is not None:
+        if objective.active is not None and objective.tau:
             # KKT of the convex L1 objective: a certificate of its minimum. The
             # nonzero coefficients keep their signs (the linear |w| = sign·w
             # holds) and |∂_j (smooth part)| ≤ τ on the zero ones
@@ -977,7 +1023,9 @@ def test_sample_loss_is_scikit_learns(label):
     scikit-learn's: ``sklearn.metrics`` for log-loss, squared error and the GLM
     deviances; its SGD loss objects for the margin and ε-insensitive losses;
     ``_huber_loss_and_gradient`` for Huber's; the smooth hinge lies within
-    ``t log 2`` above ``hinge_loss``."""
+    ``t log 2`` above ``hinge_loss``, the smooth pinball loss within ``t log 2``
+    above ``mean_pinball_loss`` and the smooth ε-insensitive loss within
+    ``2 t log 2`` above scikit-learn's ``EpsilonInsensitive``."""
     from sklearn import metrics
     from sklearn.linear_model import _sgd_fast
     from sklearn.linear_model._huber import _huber_loss_and_gradient
@@ -990,11 +1038,11 @@ def test_sample_loss_is_scikit_learns(label):
     if name.startswith("LogisticRegression") or label == "SGDClassifier log_loss":
         expected = metrics.log_loss(y, est.predict_proba(X), labels=est.classes_)
         assert loss.mean() == pytest.approx(expected, rel=1e-12)
-    elif name in ("LinearRegression", "Ridge", "RidgeCV"):
+    elif name in ("LinearRegression", "Ridge", "RidgeCV", *BAYES):
         assert loss.mean() == pytest.approx(
             metrics.mean_squared_error(y, est.predict(X)), rel=1e-12
         )
-    elif name in ("Lasso", "ElasticNet", "SGDRegressor"):
+    elif name in ("Lasso", "ElasticNet", "SGDRegressor", "LassoCV", "ElasticNetCV"):
         expected = metrics.mean_squared_error(y, est.predict(X)) / 2
         assert loss.mean() == pytest.approx(expected, rel=1e-12)
     elif name.startswith("RidgeClassifier"):
@@ -1018,6 +1066,17 @@ def test_sample_loss_is_scikit_learns(label):
         t = est.smooth_hinge_temperature
         hinge = metrics.hinge_loss(y, est.decision_function(X))
         assert hinge <= loss.mean() <= hinge + t * np.log(2)
+    elif name == "LinearSVR" and est.loss == "epsilon_insensitive":
+        # one smooth hinge per side of the tube: at most 2 t log 2 above
+        t, exact = est.smooth_epsilon_temperature, _sgd_fast.EpsilonInsensitive
+        pairs = zip(est.predict(X), y, strict=True)
+        expected = np.array([exact(est.epsilon).py_loss(f, v) for f, v in pairs])
+        assert np.all(expected <= loss)
+        assert np.all(loss <= expected + 2 * t * np.log(2))
+    elif name == "QuantileRegressor":
+        t, q = est.smooth_pinball_temperature, est.quantile
+        pinball = metrics.mean_pinball_loss(y, est.predict(X), alpha=q)
+        assert pinball <= loss.mean() <= pinball + t * np.log(2)
     else:
         sk_loss = {
             "LinearSVC": lambda: _sgd_fast.SquaredHinge(1.0),

@@ -276,7 +276,7 @@ def test_local_cluster_memory_below_data():
             threads_per_worker=1,
             processes=True,
             memory_limit=limit,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster),
     ):
@@ -286,3 +286,21 @@ def test_local_cluster_memory_below_data():
         top = chunked.top_influences(X_test, y_test, k=10)
     np.testing.assert_array_equal(top.harmful_indices, expected_top.harmful_indices)
     np.testing.assert_array_equal(top.helpful_indices, expected_top.helpful_indices)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["studentized_residuals", "dffits", "covratio", "sigma_loo", "press_residuals"],
+)
+def test_residual_diagnostics_refuse_chunks(pairs, method):
+    _, chunked, _, _ = pairs["linear"]
+    with pytest.raises(NotImplementedError, match="dask training data"):
+        getattr(chunked, method)()
+
+
+def test_group_diagnostics_refuse_chunks(pairs):
+    _, chunked, X, _ = pairs["ridge"]
+    groups = np.arange(X.shape[0]) // 30
+    for method in (chunked.cooks_distance, chunked.dfbeta):
+        with pytest.raises(NotImplementedError, match="dask training data"):
+            method(groups=groups)

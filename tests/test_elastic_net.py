@@ -4,9 +4,17 @@ at tight fits, and influences match refits whose support does not change."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from oracles import minimizer_weight_derivative
 from sklearn.linear_model import ElasticNet, Lasso, MultiTaskLasso
 
-from skinfluence import InfluenceElasticNet, InfluenceLasso
+from skinfluence import (
+    InfluenceElasticNet,
+    InfluenceElasticNetCV,
+    InfluenceLasso,
+    InfluenceLassoCV,
+)
 from skinfluence._adapters import adapter_for
 
 EPS = 1e-4
@@ -123,3 +131,73 @@ def test_binary_logistic_l1_influence_on_the_active_set(l1_ratio):
         np.testing.assert_allclose(
             influence[i], expected, rtol=1e-4, atol=1e-6 * np.abs(influence).max()
         )
+
+
+# -- LassoCV and ElasticNetCV: the selection held fixed ----------------------------
+
+
+@st.composite
+def cv_problems(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    n = draw(st.integers(40, 80))
+    d = draw(st.integers(3, 6))
+    weighted = draw(st.booleans())
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, d)
+    coef = np.where(rng.random(d) < 0.5, 0.0, rng.normal(scale=2.0, size=d))
+    y = X @ coef + rng.normal(size=n) + rng.normal()
+    sw = rng.uniform(0.5, 2.0, n) if weighted else None
+    return X, y, sw, rng.choice(n, size=3, replace=False)
+
+
+CV_CASES = {
+    # id: (ours, its params, the base estimator refit at the selection)
+    "LassoCV": (
+        InfluenceLassoCV,
+        dict(alphas=np.logspace(-2, 0, 5), cv=3),
+        lambda m: Lasso(alpha=m.alpha_),
+    ),
+    "ElasticNetCV": (
+        InfluenceElasticNetCV,
+        dict(l1_ratio=[0.3, 0.7, 1.0], alphas=np.logspace(-2, 0, 5), cv=3),
+        lambda m: ElasticNet(alpha=m.alpha_, l1_ratio=m.l1_ratio_),
+    ),
+    "LassoCV-nointercept": (
+        InfluenceLassoCV,
+        dict(alphas=np.logspace(-2, 0, 5), cv=3, fit_intercept=False),
+        lambda m: Lasso(alpha=m.alpha_, fit_intercept=False),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CV_CASES)
+def test_cv_influence_is_the_weight_derivative_at_the_selection(case):
+    """Refits are of the base estimator at the selected alpha_ (and l1_ratio_),
+    held fixed: re-running the cross-validation could select another value."""
+    ours, params, base = CV_CASES[case]
+
+    @given(problem=cv_problems())
+    def check(problem):
+        X, y, sw, rows = problem
+        model = ours(**params, **TIGHT).fit(X, y, sample_weight=sw)
+        support = model.coef_ != 0
+        assume(support.any())
+        s = np.ones(len(y)) if sw is None else sw
+        influence = model.influence_params_
+        reference = base(model).set_params(**TIGHT)
+        full = reference.fit(X, y, sample_weight=s)
+        np.testing.assert_allclose(full.coef_, model.coef_, rtol=1e-9, atol=1e-11)
+
+        def theta(w):
+            fit = reference.fit(X, y, sample_weight=w)
+            # the derivative exists where the support does not change
+            assume(np.array_equal(fit.coef_ != 0, support))
+            return _theta(fit)
+
+        for i in rows:
+            expected = minimizer_weight_derivative(theta, s, i, EPS)
+            np.testing.assert_allclose(
+                influence[i], expected, rtol=1e-5, atol=1e-7 * np.abs(influence).max()
+            )
+
+    check()

@@ -19,6 +19,10 @@ FAST = {
     "InfluenceGammaRegressor": dict(max_iter=5),
     "InfluenceTweedieRegressor": dict(max_iter=5),
     "InfluenceHuberRegressor": dict(max_iter=5),
+    "InfluenceLassoCV": dict(max_iter=5, cv=3),
+    "InfluenceElasticNetCV": dict(max_iter=5, cv=3),
+    "InfluenceBayesianRidge": dict(max_iter=5),
+    "InfluenceARDRegression": dict(max_iter=5),
 }
 READY = [
     getattr(skinfluence, name)(**FAST.get(name, {}))

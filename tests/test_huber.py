@@ -106,8 +106,11 @@ def test_huber_influence_is_the_weight_derivative_of_refits():
 
 def test_huber_remove_effect_writes_the_scale():
     X, y, _ = _data(4)
-    model = InfluenceHuberRegressor(tol=1e-10, max_iter=10_000).fit(X, y)
+    w = np.random.default_rng(1).uniform(0.2, 5.0, size=len(y))  # s_0/S, not 1/n
+    model = InfluenceHuberRegressor(tol=1e-10, max_iter=10_000).fit(
+        X, y, sample_weight=w
+    )
     smaller = model.remove_effect([0])
-    expected = model.scale_ - model.influence_params_[0, -1] / len(y)
+    expected = model.scale_ - model.influence_params_[0, -1] * w[0] / w.sum()
     np.testing.assert_allclose(smaller.scale_, expected)
     assert smaller.coef_.shape == model.coef_.shape

@@ -114,7 +114,7 @@ def test_objective_without_the_intercept_penalty_is_not_stationary():
     assert np.abs(objective.gradient(theta)).max() > 1e-3
 
 
-def test_epsilon_insensitive_is_refused_and_attach_works():
+def test_epsilon_insensitive_needs_a_temperature_and_attach_works():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 2))
     y = X @ [1.0, 1.0]
@@ -122,7 +122,7 @@ def test_epsilon_insensitive_is_refused_and_attach_works():
         warnings.simplefilter("ignore")
         plain = InfluenceLinearSVR().fit(X, y)
     with pytest.raises(
-        NotImplementedError, match="InfluenceLinearSVR.*epsilon_insensitive"
+        ValueError, match="InfluenceLinearSVR.*epsilon_insensitive.*smooth_epsilon"
     ):
         plain.influence_params_
     fitted = _fit(LinearSVR, X, y, None, 0.1, 1.0, True)

@@ -190,3 +190,23 @@ def test_probability_responses_equal_sklearn_predict_proba():
             model = SGDClassifier(loss=loss, random_state=0).fit(X, y)
             raw = model.decision_function(X).reshape(60, -1)
             np.testing.assert_allclose(response(raw)[0], model.predict_proba(X))
+
+
+def test_smoothed_piecewise_linear_losses_tend_to_scikit_learns():
+    """Within ``2 t log 2`` (ε-insensitive, two smooth hinges) and ``t log 2``
+    (pinball) above scikit-learn's exact losses, and equal to them as t → 0."""
+    from sklearn.linear_model._sgd_fast import EpsilonInsensitive
+    from sklearn.metrics import mean_pinball_loss
+
+    from skinfluence._losses import SmoothEpsilonInsensitive, SmoothPinball
+
+    raw = np.array([-3.0, -0.31, -0.2, 0.0, 0.29, 0.5, 4.0])[:, None]
+    y = np.full_like(raw, 0.1)
+    exact = np.array([EpsilonInsensitive(0.3).py_loss(r, 0.1) for r in raw[:, 0]])
+    pinball = np.array([mean_pinball_loss([0.1], [r], alpha=0.7) for r in raw[:, 0]])
+    for t in (0.1, 1e-3, 1e-6):
+        eps = SmoothEpsilonInsensitive(0.3, t).loss(y, raw)
+        assert np.all(exact <= eps) and np.all(eps <= exact + 2 * t * np.log(2))
+        quantile = SmoothPinball(0.7, t).loss(y, raw)
+        assert np.all(pinball <= quantile + 1e-15)
+        assert np.all(quantile <= pinball + t * np.log(2))

@@ -182,9 +182,13 @@ def test_influence_statistic_of_ready_functions_matches_refits(case):
         influence = model.influence_statistic(gap)
         scale = np.abs(influence).max()
         method = methods[0]
+        # the documented column, not read from the object under test: the
+        # positive class classes_[1] of a binary predict_proba, else the only one
+        column = output if output is not None else int(method == "predict_proba")
+        assert gap.output == column
 
         def measure(m):
-            values = getattr(m, method)(Xt).reshape(len(Xt), -1)[:, gap.output]
+            values = getattr(m, method)(Xt).reshape(len(Xt), -1)[:, column]
             return values[:2].mean() - values[2:].mean()
 
         assert gap.value_ == pytest.approx(measure(model), rel=1e-12, abs=1e-12)
@@ -405,7 +409,7 @@ def test_clear_errors():
     X = rng.normal(size=(40, 2))
     clf = InfluenceLogisticRegression(**_logistic(1.0)).fit(X, rng.integers(0, 3, 40))
     reg = InfluenceRidge().fit(X, X[:, 0])
-    with pytest.raises(ValueError, match="response_method must be one of"):
+    with pytest.raises(ValueError, match="response_method. parameter"):
         clf.influence_prediction(X, response_method="proba")
     with pytest.raises(ValueError, match="class labels"):
         clf.influence_prediction(X, response_method="predict")
@@ -415,7 +419,7 @@ def test_clear_errors():
         prediction_gap(clf, X[:3], X[3:])
     with pytest.raises(ValueError, match="output must be an integer column index"):
         prediction_gap(clf, X[:3], X[3:], output=3)
-    with pytest.raises(ValueError, match="output must be an integer column index"):
+    with pytest.raises(ValueError, match="'output' parameter of prediction_gap"):
         prediction_gap(clf, X[:3], X[3:], output="a class label")
     with pytest.raises(ValueError, match="features"):
         clf.influence_prediction(X[:, :1])
