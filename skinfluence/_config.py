@@ -43,7 +43,7 @@ def get_config() -> dict:
         "max_dense_params": [Interval(Integral, 1, None, closed="left"), None],
         "cg_tol": [Interval(Real, 0, 1, closed="neither"), None],
         "cg_maxiter": [Interval(Integral, 1, None, closed="left"), None],
-        "stationarity_threshold": [Interval(Real, 0, None, closed="left"), None],
+        "stationarity_threshold": [Interval(Real, 0, None, closed="both"), None],
         "influence_output": [StrOptions({"default", "pandas", "polars"}), None],
         "progress_bar": [StrOptions({"auto"}), "boolean", None],
         "output_dtype": [StrOptions({"float64", "float32"}), None],

@@ -102,10 +102,16 @@ def loo_refit(
     if indices.size and (indices.min() < 0 or indices.max() >= n):
         raise ValueError(f"indices must be in [0, {n}).")
     blas_threads = 1 if effective_n_jobs(n_jobs) > 1 else None
-    refits = Parallel(n_jobs=n_jobs, verbose=verbose or 0, return_as="generator")(
+    tasks = [
         delayed(_refit_without)(estimator, X, y, sw, int(i), blas_threads)
         for i in indices
-    )
+    ]
+    try:  # results as they finish, for the progress bar
+        refits = Parallel(n_jobs=n_jobs, verbose=verbose or 0, return_as="generator")(
+            tasks
+        )
+    except ValueError:  # a backend without generators (multiprocessing)
+        refits = Parallel(n_jobs=n_jobs, verbose=verbose or 0)(tasks)
     rows = []
     with progress(len(indices), "leave-one-out refits", unit="refit") as bar:
         for row in refits:
