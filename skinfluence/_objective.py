@@ -24,6 +24,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._penalties import Penalty
+from ._sparse_products import SparseDesign
 
 #: rows of ``[X, 1]`` per block of the dense Hessian assembly (about 8 MB of float64)
 GRAM_BLOCK_ELEMENTS = 2**20
@@ -359,7 +360,8 @@ class LinearObjective(Objective):
         K, d, m = self.n_outputs, self.n_features, V.shape[1]
         raw = self.raw_prediction(theta)
         dW, db = self.unpack(V)  # (K, d, m), (K, m)
-        draw = np.asarray(self.X @ dW.transpose(1, 0, 2).reshape(d, K * m))
+        dot, tdot = self._design_products()
+        draw = np.asarray(dot(dW.transpose(1, 0, 2).reshape(d, K * m)))
         draw = draw.reshape(-1, K, m) + db[None]
         if K == 1:  # a scalar curvature per sample, the same for every column
             curvature = self.loss.hessian_apply(self.Y, raw, np.ones_like(raw))
@@ -372,7 +374,7 @@ class LinearObjective(Objective):
                 np.repeat(self.Y, m, axis=0), np.repeat(raw, m, axis=0), flat
             )
             R = R.reshape(-1, m, K) * self.sample_weight[:, None, None]
-        parts = [np.asarray(self.X.T @ R.reshape(-1, m * K)).reshape(d, m, K)]
+        parts = [np.asarray(tdot(R.reshape(-1, m * K))).reshape(d, m, K)]
         out = np.empty_like(V)
         out[: K * d] = parts[0].transpose(2, 0, 1).reshape(K * d, m)
         if self.fit_intercept:
@@ -380,6 +382,15 @@ class LinearObjective(Objective):
         out += self.penalty.l2[:, None] * V
         out /= self.weight_sum
         return out[:, 0] if one else out
+
+    def _design_products(self):
+        """``(V ↦ X V, R ↦ Xᵀ R)``; for sparse ``X`` threaded CSR products with a
+        CSR copy of ``Xᵀ`` made once (:class:`~._sparse_products.SparseDesign`)."""
+        if not sp.issparse(self.X):
+            return self.X.__matmul__, self.X.T.__matmul__
+        if getattr(self, "_sparse_design", None) is None:
+            self._sparse_design = SparseDesign(self.X)
+        return self._sparse_design.dot, self._sparse_design.tdot
 
     def hessian_diagonal(self, theta):
         """``diag(H)``, for preconditioning."""

@@ -163,38 +163,132 @@ class DenseHessianSolver:
         return self._project_inplace(self._apply_root_inverse(Q @ C, transpose=True))
 
 
+class JacobiPreconditioner:
+    """``M⁻¹ = diag(H)⁻¹`` (zero diagonal entries count as 1)."""
+
+    name = "jacobi"
+
+    def __init__(self, diagonal):
+        self.inv_diag = 1.0 / np.where(diagonal > 0, diagonal, 1.0)[:, None]
+
+    def apply(self, R, out):
+        """``M⁻¹ R`` into ``out``."""
+        return np.multiply(R, self.inv_diag, out=out)
+
+
+class NystromPreconditioner(JacobiPreconditioner):
+    """Randomized Nyström preconditioner (Frangella, Tropp & Udell, 2023) of the
+    Jacobi-scaled Hessian ``A = D^-½ H D^-½``.
+
+    A rank-``r`` approximation ``A ≈ U diag(λ) Uᵀ`` is built from one block of
+    ``r`` Hessian products with a Gaussian test matrix (the stabilized Nyström
+    approximation of their algorithm 2.1), and
+    ``M⁻¹ = D^-½ (λ_r U diag(1/λ) Uᵀ + I − U Uᵀ) D^-½``: the ``r`` largest
+    eigenvalues of ``A`` are mapped to about ``λ_r``, the rest are left as they are.
+    It helps when ``A`` has a few large outlying eigenvalues (e.g. frequent
+    features, topic structure), not when its spectrum is one wide bulk.
+    """
+
+    name = "nystrom"
+
+    def __init__(self, hessian_dot, diagonal, rank, seed=0):
+        super().__init__(diagonal)
+        root = np.sqrt(self.inv_diag)  # D^-½, (p, 1)
+        p = diagonal.shape[0]
+        rank = int(min(rank, p))
+        rng = np.random.default_rng(seed)
+        Omega, _ = np.linalg.qr(rng.standard_normal((p, rank)))
+        Y = root * hessian_dot(root * Omega)  # A Ω
+        shift = np.sqrt(p) * np.finfo(float).eps * np.linalg.norm(Y, 2)
+        Y += shift * Omega
+        C = np.linalg.cholesky(Omega.T @ Y)  # lower: C Cᵀ = Ωᵀ Y
+        B = solve_triangular(C, Y.T, lower=True).T  # Y C⁻ᵀ
+        U, sigma, _ = np.linalg.svd(B, full_matrices=False)
+        lam = np.maximum(sigma**2 - shift, 0.0)
+        keep = lam > lam.max(initial=0.0) * 1e-12
+        self.U, self.lam = U[:, keep], lam[keep]
+        self.rank = int(keep.sum())
+        self._root = root
+        # λ_r / λ_i on the captured directions, 1 elsewhere
+        self._ratio = (self.lam[-1] / self.lam - 1.0) if self.rank else self.lam
+
+    def apply(self, R, out):
+        np.multiply(R, self._root, out=out)
+        if self.rank:
+            out += self.U @ (self._ratio[:, None] * (self.U.T @ out))
+        out *= self._root
+        return out
+
+
 class ConjugateGradientSolver:
-    """Matrix-free ``H⁺ B``: Jacobi-preconditioned conjugate gradients on
+    """Matrix-free ``H⁺ B``: preconditioned conjugate gradients on
     Hessian-vector products, all right-hand sides iterated together.
 
     The Hessian is never formed: each iteration costs one product with ``X``
-    and one with ``Xᵀ`` for the whole block. Known flat directions are
-    projected out of right-hand sides, search directions and results. Each
+    and one with ``Xᵀ`` for the whole block of still unconverged columns
+    (converged columns leave the block, so it stays contiguous). Known flat
+    directions are projected out of right-hand sides, search directions and
+    results. The preconditioner is Jacobi (``diag(H)``) or randomized Nyström
+    (:class:`NystromPreconditioner`, ``cg_preconditioner="nystrom"``). Each
     column stops when ``‖H x − b‖ ≤ tol ‖b‖`` (or a looser tolerance of its
-    own, see :meth:`solve`); ``residual_`` reports the
-    largest relative residual of the last solve and ``n_iter_`` its number of
-    iterations, and a :class:`CGWarning` says when ``maxiter`` was reached first.
+    own, see :meth:`solve`), and that residual is recomputed from ``H x − b``
+    at the end (with more iterations from there if recurrence rounding left a
+    column above it); ``residual_`` reports the largest relative residual of
+    the last solve, ``n_iter_`` its number of iterations, and a
+    :class:`CGWarning` says when ``maxiter`` was reached first.
     """
 
     method = "cg"
 
-    def __init__(self, hessian_dot, diagonal, null_basis=None, tol=1e-10, maxiter=1000):
+    def __init__(
+        self,
+        hessian_dot,
+        diagonal,
+        null_basis=None,
+        tol=1e-10,
+        maxiter=1000,
+        preconditioner="jacobi",
+        nystrom_rank=100,
+    ):
         self._hessian_dot = hessian_dot
-        self._inv_diag = 1.0 / np.where(diagonal > 0, diagonal, 1.0)
         p = diagonal.shape[0]
         self._V = np.zeros((p, 0)) if null_basis is None else np.asarray(null_basis)
+        touched = np.flatnonzero(np.any(self._V != 0, axis=1))
+        self._touched, self._V_touched = touched, self._V[touched]
         self.rank = p - self._V.shape[1]
         self.tol, self.maxiter = tol, maxiter
         self.multiply = hessian_dot
+        if preconditioner == "nystrom":
+            self.preconditioner = NystromPreconditioner(
+                hessian_dot, diagonal, nystrom_rank
+            )
+        else:
+            self.preconditioner = JacobiPreconditioner(diagonal)
         self.residual_ = 0.0
         self.n_iter_ = 0
 
     _project = DenseHessianSolver._project
+    _project_inplace = DenseHessianSolver._project_inplace
 
     def solve_shifted(self, B, shifts, diagonal):
         """``(H − δ_j diag(λ))⁺ b_j`` per column (see :class:`DenseHessianSolver`):
         the shift is applied inside each Hessian-vector product."""
         return self.solve(B, shifts=(np.asarray(shifts, float), np.asarray(diagonal)))
+
+    def _operator(self, shifts):
+        """``V ↦ (H − δ diag(λ)) V`` for the columns ``idx`` of the solve."""
+        if shifts is None:
+            return lambda V, idx: self._hessian_dot(V)
+
+        delta, lam = shifts
+        lam = lam[:, None]
+
+        def shifted(V, idx):
+            HV = self._hessian_dot(V)
+            HV -= lam * (V * delta[idx])
+            return HV
+
+        return shifted
 
     def solve(self, B, shifts=None, tol=None):
         """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m).
@@ -204,41 +298,28 @@ class ConjugateGradientSolver:
         B = np.asarray(B, dtype=np.float64)
         one = B.ndim == 1
         B = self._project(B.reshape(B.shape[0], -1))
+        m = B.shape[1]
         tol = np.broadcast_to(
-            np.maximum(self.tol, self.tol if tol is None else tol), B.shape[1:]
+            np.maximum(self.tol, self.tol if tol is None else tol), (m,)
         )
         norms = np.linalg.norm(B, axis=0)
-        X = np.zeros_like(B)
-        R = B.copy()
-        Z = self._project(self._inv_diag[:, None] * R)
-        P = Z.copy()
-        rz = (R * Z).sum(axis=0)
-        active = norms > 0
-        residual = np.zeros(B.shape[1])
+        operator = self._operator(shifts)
+        out = np.zeros_like(B)
+        residual = np.zeros(m)
         self.n_iter_ = 0
+        idx = np.flatnonzero(norms > 0)
+        R = B[:, idx]
         bar = progress(self.maxiter, "conjugate gradients", unit="iteration")
-        for _ in range(self.maxiter):
-            if not active.any():
-                break
-            self.n_iter_ += 1
-            bar.update()
-            # a slice while every column is active: views, not copies of P and R
-            cols = slice(None) if active.all() else np.flatnonzero(active)
-            HP = self._hessian_dot(P[:, cols])
-            if shifts is not None:
-                delta, lam = shifts
-                HP -= lam[:, None] * P[:, cols] * delta[cols]
-            curvature = (P[:, cols] * HP).sum(axis=0)
-            alpha = rz[cols] / np.where(curvature > 0, curvature, np.inf)
-            X[:, cols] += alpha * P[:, cols]
-            R[:, cols] -= alpha * HP
-            residual[cols] = np.linalg.norm(R[:, cols], axis=0) / norms[cols]
-            active[cols] = residual[cols] > tol[cols]
-            cols = slice(None) if active.all() else np.flatnonzero(active)
-            Z = self._project(self._inv_diag[:, None] * R[:, cols])
-            rz_new = (R[:, cols] * Z).sum(axis=0)
-            P[:, cols] = Z + (rz_new / rz[cols]) * P[:, cols]
-            rz[cols] = rz_new
+        while idx.size and self.n_iter_ < self.maxiter:
+            self._iterate(operator, out, R, idx, norms, tol, bar)
+            # the true residuals: columns left above tolerance by recurrence
+            # rounding restart from where they are
+            X = out[:, idx]
+            R = B[:, idx] - operator(X, idx)
+            self._project_inplace(R)
+            residual[idx] = np.linalg.norm(R, axis=0) / norms[idx]
+            above = residual[idx] > tol[idx]
+            idx, R = idx[above], R[:, above]
         bar.close()
         self.residual_ = float(residual.max(initial=0.0))
         if np.any(residual > tol):
@@ -249,8 +330,46 @@ class ConjugateGradientSolver:
                 CGWarning,
                 stacklevel=3,
             )
-        X = self._project(X)
-        return X[:, 0] if one else X
+        self._project_inplace(out)
+        return out[:, 0] if one else out
+
+    def _iterate(self, operator, out, R, idx, norms, tol, bar):
+        """CG from ``out[:, idx]`` with residuals ``R`` until every column meets
+        its tolerance by the recurrence (or ``maxiter``); solutions written into
+        ``out``. Work arrays are contiguous blocks of the active columns, updated
+        in place; converged columns are dropped from them."""
+        R = np.ascontiguousarray(R)
+        X = np.ascontiguousarray(out[:, idx])
+        Z = np.empty_like(R)
+        self._project_inplace(self.preconditioner.apply(R, Z))
+        P = Z.copy()
+        rz = np.einsum("ij,ij->j", R, Z)
+        while self.n_iter_ < self.maxiter:
+            self.n_iter_ += 1
+            bar.update()
+            HP = operator(P, idx)
+            curvature = np.einsum("ij,ij->j", P, HP)
+            alpha = rz / np.where(curvature > 0, curvature, np.inf)
+            np.multiply(P, alpha, out=Z)  # Z is free until the preconditioner
+            X += Z
+            HP *= alpha
+            R -= HP
+            res = np.sqrt(np.einsum("ij,ij->j", R, R)) / norms[idx]
+            done = res <= tol[idx]
+            if done.any():
+                out[:, idx[done]] = X[:, done]
+                keep = ~done
+                if not keep.any():
+                    return
+                idx, rz = idx[keep], rz[keep]
+                X, R, P = X[:, keep], R[:, keep], P[:, keep]
+                Z = np.empty_like(R)
+            self._project_inplace(self.preconditioner.apply(R, Z))
+            rz_new = np.einsum("ij,ij->j", R, Z)
+            P *= rz_new / rz
+            P += Z
+            rz = rz_new
+        out[:, idx] = X
 
 
 class CGWarning(ConvergenceWarning):

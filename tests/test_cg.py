@@ -1,0 +1,178 @@
+"""Conjugate gradients against the dense solve, on the Hessians of fitted models
+with sparse data: every preconditioner, flat directions (the multinomial gauge),
+intercepts, sample weights, shifted solves; the reported residual is the true one;
+the threaded sparse products equal SciPy's."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skinfluence import InfluenceLogisticRegression, config_context
+from skinfluence import _sparse_products as sparse_products
+from skinfluence._solvers import ConjugateGradientSolver, DenseHessianSolver
+from skinfluence._sparse_products import SparseDesign
+
+PRECONDITIONERS = ["jacobi", "nystrom"]
+
+
+def _sparse_data(n, d, n_classes, density=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, random_state=seed, format="csr") * 3
+    X = X.tolil()
+    X[3] = 0  # an empty row
+    X = X.tocsr()
+    w = rng.normal(size=(d, n_classes))
+    y = np.asarray(X @ w + rng.gumbel(size=(n, n_classes))).argmax(axis=1)
+    return X, y
+
+
+PROBLEMS = {
+    # name: (n, d, classes, estimator parameters, with sample weights)
+    "binary": (120, 200, 2, dict(C=2.0), False),
+    "binary-no-intercept": (120, 200, 2, dict(C=0.5, fit_intercept=False), True),
+    "multinomial-gauge": (150, 60, 3, dict(C=1.0), True),
+    # unpenalized: a flat direction per feature and one for the intercepts
+    "multinomial-unpenalized": (400, 20, 3, dict(C=np.inf), False),
+}
+
+
+def _fitted(name):
+    n, d, classes, params, weighted = PROBLEMS[name]
+    X, y = _sparse_data(n, d, classes, density=0.3 if d < 50 else 0.05)
+    weights = np.random.default_rng(1).uniform(0.2, 3.0, n) if weighted else None
+    model = InfluenceLogisticRegression(solver="lbfgs", tol=1e-8, max_iter=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence is not the point here
+        model.set_params(**params).fit(X, y, sample_weight=weights)
+        with config_context(hessian_solver="cg", stationarity_threshold=np.inf):
+            state = model.influence_state()
+    return state.objective, state.theta, X
+
+
+def _dense(objective, theta):
+    H = objective.hessian(theta)
+    return H, DenseHessianSolver(H, objective.null_directions())
+
+
+def _cg(objective, theta, preconditioner, tol, rank=10):
+    return ConjugateGradientSolver(
+        lambda V: objective.hessian_dot(theta, V),
+        objective.hessian_diagonal(theta),
+        objective.null_directions(),
+        tol=tol,
+        preconditioner=preconditioner,
+        nystrom_rank=rank,
+    )
+
+
+def _condition(H, V):
+    """Condition number of ``H`` on the complement of its flat directions ``V``."""
+    w = np.linalg.eigvalsh(H)
+    w = w[V.shape[1] :]  # the flat directions are the smallest (exact zeros)
+    return w[-1] / w[0]
+
+
+@pytest.mark.parametrize("preconditioner", PRECONDITIONERS)
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_cg_matches_the_dense_solve(name, preconditioner):
+    """Test gradients and arbitrary right-hand sides (with parts along the flat
+    directions): the true residual is at most cg_tol, the error at most
+    cond(H) · cg_tol, against the Cholesky solve of the assembled Hessian."""
+    objective, theta, X = _fitted(name)
+    H, dense = _dense(objective, theta)
+    V = objective.null_directions()
+    rng = np.random.default_rng(2)
+    G = np.asarray(objective.sample_gradients(theta).todense())[:5].T
+    B = np.column_stack([G, rng.normal(size=(objective.n_params, 3))])
+    tol = 1e-10
+    cg = _cg(objective, theta, preconditioner, tol)
+    X_cg = cg.solve(B)
+    exact = dense.solve(B)
+    Bp = B - V @ (V.T @ B)  # what H x can reach
+    # row 3 is empty: without an intercept its gradient is 0, and so its solution
+    zero = np.linalg.norm(Bp, axis=0) == 0
+    assert zero[3] == (not objective.fit_intercept)
+    assert np.all(X_cg[:, zero] == 0)
+    B, Bp, X_cg, exact = B[:, ~zero], Bp[:, ~zero], X_cg[:, ~zero], exact[:, ~zero]
+    true = np.linalg.norm(H @ X_cg - Bp, axis=0) / np.linalg.norm(Bp, axis=0)
+    assert np.all(true <= tol)
+    assert cg.residual_ == pytest.approx(true.max(), rel=1e-3, abs=1e-14)
+    np.testing.assert_allclose(V.T @ X_cg, 0.0, atol=1e-12)  # pseudo-inverse
+    error = np.linalg.norm(X_cg - exact, axis=0) / np.linalg.norm(exact, axis=0)
+    bound = _condition(H, V) * tol
+    assert np.all(error <= bound)
+    one = cg.solve(B[:, 0])  # a single right-hand side, shape (n_params,)
+    assert one.shape == (objective.n_params,)
+    assert np.linalg.norm(one - exact[:, 0]) <= bound * np.linalg.norm(exact[:, 0])
+
+
+@pytest.mark.parametrize("preconditioner", PRECONDITIONERS)
+@pytest.mark.parametrize("name", ["binary", "multinomial-gauge"])
+def test_cg_shifted_solves_match_pseudo_inverses(name, preconditioner):
+    """``(H − δ_j diag(λ))⁺ b_j`` with ``λ`` the penalty's diagonal, per column."""
+    objective, theta, _ = _fitted(name)
+    H, _ = _dense(objective, theta)
+    V = objective.null_directions()
+    lam = objective.penalty.l2 / objective.weight_sum
+    rng = np.random.default_rng(3)
+    B = rng.normal(size=(objective.n_params, 3))
+    B -= V @ (V.T @ B)
+    shifts = np.array([0.0, 0.5, 0.9])
+    cg = _cg(objective, theta, preconditioner, 1e-12)
+    expected = np.column_stack(
+        [
+            np.linalg.pinv(H - s * np.diag(lam), hermitian=True) @ b
+            for s, b in zip(shifts, B.T, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(
+        cg.solve_shifted(B, shifts, lam), expected, rtol=1e-8, atol=1e-10
+    )
+
+
+@pytest.mark.parametrize("preconditioner", PRECONDITIONERS)
+@pytest.mark.parametrize("tol", [1e-4, 1e-8])
+def test_cg_tol_is_met_by_the_true_residual(tol, preconditioner):
+    """The solve stops at ``cg_tol`` (not much below: it did stop), and
+    ``residual_`` is ``max ‖H x − b‖ / ‖b‖`` recomputed with the dense Hessian."""
+    objective, theta, _ = _fitted("binary")
+    H, _ = _dense(objective, theta)
+    B = np.random.default_rng(4).normal(size=(objective.n_params, 4))
+    cg = _cg(objective, theta, preconditioner, tol)
+    X = cg.solve(B)
+    true = np.linalg.norm(H @ X - B, axis=0) / np.linalg.norm(B, axis=0)
+    assert np.all(true <= tol)
+    assert cg.residual_ == pytest.approx(true.max(), rel=1e-6)
+    assert true.max() > tol * 1e-3  # stopped at the tolerance, not far past it
+
+
+def test_nystrom_approximation_of_the_scaled_hessian():
+    """``Â = U diag(λ) Uᵀ`` of ``A = D^-½ H D^-½``: a Nyström approximation is
+    below ``A`` (``A − Â`` PSD) and is ``A`` itself at full rank."""
+    objective, theta, _ = _fitted("binary")
+    H, _ = _dense(objective, theta)
+    d = 1 / np.sqrt(np.diag(H))
+    A = H * d[:, None] * d[None, :]
+    for rank in (60, objective.n_params):
+        pre = _cg(objective, theta, "nystrom", 1e-10, rank=rank).preconditioner
+        A_hat = (pre.U * pre.lam) @ pre.U.T
+        gap = np.linalg.eigvalsh(A - A_hat)
+        assert gap.min() >= -1e-8 * np.abs(A).max()
+    np.testing.assert_allclose(A_hat, A, atol=1e-8 * np.abs(A).max())
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_sparse_design_products_equal_scipy(n_threads, monkeypatch):
+    monkeypatch.setattr(
+        sparse_products, "_openmp_effective_n_threads", lambda: n_threads
+    )
+    monkeypatch.setattr(sparse_products, "THREADED_MIN_WORK", 0)
+    X, _ = _sparse_data(50, 30, 2)
+    rng = np.random.default_rng(5)
+    V, R = rng.normal(size=(30, 4)), rng.normal(size=(50, 4))
+    design = SparseDesign(X)
+    np.testing.assert_allclose(design.dot(V), X @ V, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(design.tdot(R), X.T @ R, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(design.dot(V[:, :1]), X @ V[:, :1], rtol=1e-14)
