@@ -412,6 +412,7 @@ def case_sparse(size, repeats):
         n_iter_statistic = model.influence_state().solver.n_iter_
     clear(model)
     _, mem = peak_memory(lambda: model.influence_loss(Xt, yt))
+    solve_row = _cg_solve_row(model, Xt, yt, repeats)
     label = f"sparse logistic n={n} d={d} density={density:g} (p={d + 1}) m={m}"
     return [
         row(
@@ -437,6 +438,7 @@ def case_sparse(size, repeats):
             "<= 1",
             solver=f"cg, iterations {n_iter_statistic}",
         ),
+        solve_row(fit),
         row(
             "  peak RSS during influence_loss (MB)",
             [mem["peak_rss_mb"]],
@@ -444,6 +446,28 @@ def case_sparse(size, repeats):
             memory=mem,
         ),
     ]
+
+
+def _cg_solve_row(model, Xt, yt, repeats):
+    """The CG solve of the test gradients alone (the solver built): its time,
+    iterations and time per iteration; a function of the baseline times."""
+    state = model.influence_state()
+    B = state.test_gradients(*state.test_data(Xt, yt)).T
+    times = timed(lambda: state.solver.solve(B), min(repeats, 2))
+    n_iter = state.solver.n_iter_
+    pre = state.solver.preconditioner
+
+    def make(baseline):
+        return row(
+            f"  CG solve alone, {B.shape[1]} right-hand sides (solver built)",
+            times,
+            baseline,
+            solver=f"{pre.name} preconditioner, iterations {n_iter}, "
+            f"{np.median(times) / n_iter:.3g} s per iteration "
+            f"(all {B.shape[1]} columns), residual {state.solver.residual_:.1e}",
+        )
+
+    return make
 
 
 def case_topk(size, repeats):

@@ -1,5 +1,6 @@
 """Linear solves with the Hessian: factor once, solve many right-hand sides."""
 
+import os
 import warnings
 
 import numpy as np
@@ -191,14 +192,18 @@ class NystromPreconditioner(JacobiPreconditioner):
 
     name = "nystrom"
 
-    def __init__(self, hessian_dot, diagonal, rank, seed=0):
+    def __init__(self, hessian_dot, diagonal, rank, seed=0, scaled=True, power=0):
         super().__init__(diagonal)
-        root = np.sqrt(self.inv_diag)  # D^-½, (p, 1)
+        # D^-½, (p, 1)
+        root = np.sqrt(self.inv_diag) if scaled else np.ones_like(self.inv_diag)
         p = diagonal.shape[0]
         rank = int(min(rank, p))
         rng = np.random.default_rng(seed)
         Omega, _ = np.linalg.qr(rng.standard_normal((p, rank)))
         Y = root * hessian_dot(root * Omega)  # A Ω
+        for _ in range(power):  # subspace iteration: Ω ← orth(A Ω)
+            Omega, _ = np.linalg.qr(Y)
+            Y = root * hessian_dot(root * Omega)
         shift = np.sqrt(p) * np.finfo(float).eps * np.linalg.norm(Y, 2)
         Y += shift * Omega
         C = np.linalg.cholesky(Omega.T @ Y)  # lower: C Cᵀ = Ωᵀ Y
@@ -258,9 +263,13 @@ class ConjugateGradientSolver:
         self.rank = p - self._V.shape[1]
         self.tol, self.maxiter = tol, maxiter
         self.multiply = hessian_dot
-        if preconditioner == "nystrom":
+        if preconditioner.startswith("nystrom"):
             self.preconditioner = NystromPreconditioner(
-                hessian_dot, diagonal, nystrom_rank
+                hessian_dot,
+                diagonal,
+                nystrom_rank,
+                scaled=preconditioner == "nystrom",
+                power=int(os.environ.get("SKI_POWER", 0)),
             )
         else:
             self.preconditioner = JacobiPreconditioner(diagonal)

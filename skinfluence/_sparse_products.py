@@ -1,20 +1,28 @@
 """Products of a sparse design with dense blocks, for matrix-free Hessian products.
 
 ``X @ V`` and ``Xᵀ @ R`` with ``V``, ``R`` dense blocks of many columns (all the
-right-hand sides of a conjugate-gradient solve): both are computed as CSR times
-dense (``Xᵀ`` is kept as a CSR copy made once, instead of SciPy's CSC path,
-which scatters into random rows of its result), split over row blocks run on a
-thread pool (SciPy's sparse kernels release the GIL), one block per thread.
+right-hand sides of a conjugate-gradient solve). Both are CSR times dense (``Xᵀ``
+is kept as a CSR copy made once, instead of SciPy's CSC path, which scatters
+into random rows of its result), and both are blocked for the cache: every
+nonzero reads a random row of the dense block, so the block is multiplied in
+slices of columns small enough to stay in the last-level cache
+(``CACHE_BLOCK_ELEMENTS``), each slice split over row blocks of the sparse
+matrix run on a thread pool (SciPy's sparse kernels release the GIL).
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import gen_batches
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 #: below this many multiply-adds (nnz times columns) a product stays on one thread
 THREADED_MIN_WORK = 2**22
+#: float64 entries of the dense slice multiplied at a time (12 MB: the slice stays in
+#: the last-level cache while the nonzeros read its rows at random)
+CACHE_BLOCK_ELEMENTS = 3 * 2**19
 
 
 def _row_blocks(indptr, n_blocks):
@@ -47,20 +55,28 @@ class SparseDesign:
         )
 
     def _product(self, A, V):
-        """``A @ V`` for CSR ``A`` and a dense (rows, m) ``V``, row blocks on threads."""
-        V = np.ascontiguousarray(V, dtype=np.float64)
+        """``A @ V`` for CSR ``A`` and a dense (k, m) ``V``: slices of the columns
+        of ``V`` that fit in the cache, each over row blocks of ``A`` on threads."""
+        V = np.asarray(V, dtype=np.float64)
+        k, m = V.shape
+        width = max(1, CACHE_BLOCK_ELEMENTS // max(k, 1))
         n_threads = _openmp_effective_n_threads()
-        if n_threads < 2 or A.nnz * V.shape[1] < THREADED_MIN_WORK:
-            return np.asarray(A @ V)
+        if A.nnz * m < THREADED_MIN_WORK:
+            n_threads = 1
+        if (n_threads < 2 and width >= m) or A.shape[0] == 0:
+            return np.asarray(A @ np.ascontiguousarray(V))
         bounds = _row_blocks(A.indptr, n_threads)
-        out = np.empty((A.shape[0], V.shape[1]))
+        blocks = [(slice(lo, hi), self._rows(A, lo, hi)) for lo, hi in pairwise(bounds)]
+        out = np.empty((A.shape[0], m))
+        with ThreadPoolExecutor(len(blocks)) as pool:
+            for cols in gen_batches(m, width):
+                part = np.ascontiguousarray(V[:, cols])
 
-        def block(k):
-            start, stop = bounds[k], bounds[k + 1]
-            out[start:stop] = self._rows(A, start, stop) @ V
+                def block(rows_A, part=part, cols=cols):
+                    rows, A_rows = rows_A
+                    out[rows, cols] = A_rows @ part
 
-        with ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(block, range(len(bounds) - 1)))
+                list(pool.map(block, blocks))
         return out
 
     def dot(self, V):

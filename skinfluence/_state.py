@@ -278,22 +278,43 @@ class FittedInfluence:
         factor ``1/(1 − h_ii)`` ≥ 2, and a refit can move much further."""
         if not self.adapter.separates(self.objective):
             return
-        leverage = self.loo().leverage
-        top = int(np.nanargmax(leverage))
-        if not leverage[top] >= threshold:
+        h, top, checked = self._largest_leverage()
+        if not h >= threshold:
             return
+        among = "" if checked is None else f" of {checked} evenly spaced rows checked"
         warnings.warn(
             f"{name} separates its training data: its minimizer is finite only "
             "because of the penalty (C=np.inf would have none), and it moves far "
-            f"when a row near the boundary is removed. Largest leverage "
-            f"h = {leverage[top]:.4g} (row {top}): first-order influence of such "
-            f"rows is off by a factor 1/(1 − h) = {1 / max(1 - leverage[top], 1e-300):.3g}, "
+            f"when a row near the boundary is removed. Largest leverage{among} "
+            f"h = {h:.4g} (row {top}): first-order influence of such "
+            f"rows is off by a factor 1/(1 − h) = {1 / max(1 - h, 1e-300):.3g}, "
             "and one Newton step can be far off too. Trust influence only for rows "
             "with small leverage (see leverage()); use remove_effect(..., "
             "method='exact') for the others, or a smaller C.",
             SeparationWarning,
             stacklevel=5,
         )
+
+    def _largest_leverage(self):
+        """``(h, row, checked)``: the largest leverage, over every row with
+        Cholesky (the leave-one-out pieces, kept for later); with CG over the
+        probe rows only (``checked`` of them, solved to the probes' tolerance),
+        since every row would be ``n`` more right-hand sides."""
+        if self.solver.method != "cg":
+            leverage = self.loo().leverage
+            top = int(np.nanargmax(leverage))
+            return leverage[top], top, None
+        from ._removal import _row_pieces
+
+        rows = probe_rows(self.objective.n_samples, self.solver)
+        J, D, _ = _row_pieces(self, rows)
+        b, k, p = J.shape
+        tol = STATIONARITY_PROBE_TOL
+        Y = self.solver.solve(J.reshape(b * k, p).T, tol=tol).T.reshape(b, k, p)
+        JY = np.einsum("ikp,ilp->ikl", J, Y)
+        leverage = np.einsum("ikl,ilk->i", D, JY) / self.objective.weight_sum
+        top = int(np.nanargmax(leverage))
+        return leverage[top], int(rows[top]), rows.size
 
     def warn_if_not_stationary(self, name):
         s = self.stationarity

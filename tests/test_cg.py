@@ -163,8 +163,12 @@ def test_nystrom_approximation_of_the_scaled_hessian():
     np.testing.assert_allclose(A_hat, A, atol=1e-8 * np.abs(A).max())
 
 
+@pytest.mark.parametrize("cache_block", [2**20, 70], ids=["one-slice", "slices"])
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
-def test_sparse_design_products_equal_scipy(n_threads, monkeypatch):
+def test_sparse_design_products_equal_scipy(n_threads, cache_block, monkeypatch):
+    """Row blocks on threads and column slices (70 entries: 1 or 2 columns of
+    ``V``, 2 or 3 of ``R``) give SciPy's products."""
+    monkeypatch.setattr(sparse_products, "CACHE_BLOCK_ELEMENTS", cache_block)
     monkeypatch.setattr(
         sparse_products, "_openmp_effective_n_threads", lambda: n_threads
     )
@@ -176,3 +180,26 @@ def test_sparse_design_products_equal_scipy(n_threads, monkeypatch):
     np.testing.assert_allclose(design.dot(V), X @ V, rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(design.tdot(R), X.T @ R, rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(design.dot(V[:, :1]), X @ V[:, :1], rtol=1e-14)
+    empty = SparseDesign(sp.csr_array((0, 30)))
+    assert empty.dot(V).shape == (0, 4) and not empty.tdot(R[:0]).any()
+
+
+def test_separation_check_with_cg_uses_the_probe_rows():
+    """With CG the separation warning's leverage is that of the probe rows (no
+    leave-one-out over all n rows: ``n`` more right-hand sides), equal to the
+    full leave-one-out leverage of those rows."""
+    X, y = _sparse_data(60, 300, 2, density=0.05)  # p > n: separable
+    model = InfluenceLogisticRegression(C=100.0, tol=1e-10, max_iter=10_000)
+    model.fit(X, y)
+    with config_context(hessian_solver="cholesky", stationarity_threshold=np.inf):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full = model.influence_state().loo().leverage
+    with config_context(hessian_solver="cg", stationarity_threshold=np.inf):
+        with pytest.warns(Warning, match="of 16 evenly spaced rows checked") as w:
+            state = model.influence_state()
+        assert state._loo is None  # not computed
+    assert any(type(x.message).__name__ == "SeparationWarning" for x in w)
+    h, row, checked = state._largest_leverage()
+    assert checked == 16
+    np.testing.assert_allclose(h, full[row], rtol=1e-3)
