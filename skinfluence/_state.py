@@ -487,6 +487,7 @@ def hessian_solver(objective, theta, settings):
         objective.null_directions(),
         tol=settings["cg_tol"],
         maxiter=settings["cg_maxiter"],
+        preconditioner=settings["cg_preconditioner"],
     )
 
 

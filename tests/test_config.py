@@ -84,6 +84,11 @@ def model():
             lambda m, X, y: set_config(cg_maxiter=0), "cg_maxiter", id="cg_maxiter"
         ),
         pytest.param(
+            lambda m, X, y: set_config(cg_preconditioner="ilu"),
+            "cg_preconditioner",
+            id="cg_preconditioner",
+        ),
+        pytest.param(
             lambda m, X, y: set_config(influence_output="numpy"),
             "influence_output",
             id="influence_output",
