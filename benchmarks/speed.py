@@ -470,6 +470,68 @@ def _cg_solve_row(model, Xt, yt, repeats):
     return make
 
 
+def text_like(n, d, doc_len=100, n_topics=20, topic_words=400, seed=0):
+    """A text-like sparse design: each document mixes Zipf-distributed words of
+    the whole vocabulary with Zipf-distributed words of its topic (half each);
+    tf-idf rows (sublinear tf, l2-normalized); labels from the topic and a
+    sparse word effect, with noise."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    rng = np.random.default_rng(seed)
+    # Zipf frequencies, the frequent words at random columns
+    cdf = np.cumsum(1.0 / (rng.permutation(d) + 1.0) ** 1.1)
+    cdf /= cdf[-1]
+    topics = np.array(
+        [rng.choice(d, topic_words, replace=False) for _ in range(n_topics)]
+    )
+    tcdf = np.cumsum(1.0 / np.arange(1, topic_words + 1) ** 1.1)
+    tcdf /= tcdf[-1]
+    doc_topic = rng.integers(n_topics, size=n)
+    rows = np.repeat(np.arange(n), np.maximum(5, rng.poisson(doc_len, size=n)))
+    words = np.searchsorted(cdf, rng.random(rows.size))
+    topical = topics[doc_topic[rows], np.searchsorted(tcdf, rng.random(rows.size))]
+    words = np.where(rng.random(rows.size) < 0.5, topical, words)
+    counts = sp.csr_matrix((np.ones(rows.size), (rows, words)), shape=(n, d))
+    X = TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
+    w = np.zeros(d)
+    support = rng.choice(d, d // 50, replace=False)
+    w[support] = 3 * rng.standard_normal(support.size)
+    z = np.asarray(X @ w).ravel() + rng.standard_normal(n_topics)[doc_topic]
+    return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+
+
+def case_sparse_text(size, repeats):
+    from skinfluence import InfluenceLogisticRegression, config_context
+
+    n, d, m = size["n_sparse"], size["d_sparse"], 100
+    X, y = text_like(n + m, d)
+    X, Xt, y, yt = X[:n], X[n:], y[:n], y[n:]
+    model = InfluenceLogisticRegression(solver="lbfgs", tol=1e-10, max_iter=5000)
+    fit = timed(lambda: model.fit(X, y), min(repeats, size["sparse_repeats"]))
+    label = (
+        f"text-like sparse logistic (Zipf words, 20 topics, tf-idf) n={n} d={d} "
+        f"nnz/row={X.nnz / n:.0f} m={m}"
+    )
+    rows = [row(f"{label}: baseline one fit, n_iter={int(model.n_iter_[0])}", fit)]
+    for name in ("jacobi", "nystrom"):
+        with config_context(cg_preconditioner=name):
+            times = timed(lambda: model.influence_loss(Xt, yt), 1, lambda: clear(model))
+            solver = model.influence_state().solver
+            rows.append(
+                row(
+                    f"influence_loss (CG, {name}), fresh, incl. stationarity check",
+                    times,
+                    fit,
+                    "<= 5",
+                    solver=f"iterations {solver.n_iter_}, "
+                    f"residual {solver.residual_:.1e}",
+                )
+            )
+            rows.append(_cg_solve_row(model, Xt, yt, repeats)(fit))
+    return rows
+
+
 def case_topk(size, repeats):
     from skinfluence import InfluenceLogisticRegression
 
@@ -505,6 +567,7 @@ CASES = {
     "loo": case_loo,
     "diagnostics": case_diagnostics,
     "sparse": case_sparse,
+    "sparse_text": case_sparse_text,
     "topk": case_topk,
 }
 FULL = dict(
