@@ -27,9 +27,11 @@ from ._penalties import Penalty
 
 #: rows of ``[X, 1]`` per block of the dense Hessian assembly (about 8 MB of float64)
 GRAM_BLOCK_ELEMENTS = 2**20
-#: elements of ``G`` per block of rows in :meth:`LinearObjective.influence_gradient_product`
-#: (32 MB: smaller blocks repeat the packing of ``A`` in every product, measured
-#: 1.56x one product at 2 MB, 1.09x at 32 MB)
+#: rows of ``G`` per block in :meth:`LinearObjective.influence_gradient_product`
+#: (each product packs ``A`` again: measured with p = 1010, m = 1000, blocks of
+#: 259 rows cost 1.56x one product, 1024 rows 1.43x, 4096 rows 1.09x), and at
+#: most ``PRODUCT_BLOCK_ELEMENTS`` elements (32 MB)
+PRODUCT_BLOCK_ROWS = 4096
 PRODUCT_BLOCK_ELEMENTS = 2**22
 #: elements of ``[X, 1]`` per block of rows of the multinomial Hessian (~2 MB)
 HESSIAN_BLOCK_ELEMENTS = 2**18
@@ -62,6 +64,8 @@ class Objective:
 
     #: ``influence_perturbation`` needs ``∇_x ∇_θ L`` (features enter only via ``raw``)
     feature_perturbation = False
+    #: ``influence_gradient_product`` bounds its own temporaries (any rows at once)
+    blocked_product = False
     #: coordinates held at zero (an L1 active set's inactive coefficients)
     n_frozen = 0
     frozen = np.zeros(0, dtype=int)
@@ -163,6 +167,10 @@ class LinearObjective(Objective):
                 f"penalty has {penalty.n_params} entries, expected {self.n_params}."
             )
 
+    @property
+    def blocked_product(self):
+        return not sp.issparse(self.X)
+
     # -- parameter layout -------------------------------------------------------
     def unpack(self, theta):
         """Split ``θ`` (or a (n_params, m) block) into ``W`` (K, d, ...) and ``b``."""
@@ -222,7 +230,7 @@ class LinearObjective(Objective):
         ``out``: an array of shape (m, rows) (any float dtype, e.g. a column block
         of a larger result) that receives ``(G A)ᵀ``; ``out.T`` is returned.
         Sparse ``X``: ``Σ_k r_ik ([x_i, 1] · A_k)`` without forming ``G``. Dense
-        ``X``: ``G`` is built in blocks of rows (32 MB), each followed by its
+        ``X``: ``G`` is built in blocks of rows, each followed by its
         ``Aᵀ Gᵀ`` product written straight into ``out`` (float64), so the result
         is written once, in its final layout."""
         A = np.asarray(A, dtype=np.float64)
@@ -245,7 +253,8 @@ class LinearObjective(Objective):
         if out is None:
             out = np.empty((m, n_rows))
         At = np.ascontiguousarray(A.T)
-        step = max(1, min(n_rows, PRODUCT_BLOCK_ELEMENTS // self.n_params))
+        step = min(PRODUCT_BLOCK_ROWS, PRODUCT_BLOCK_ELEMENTS // self.n_params)
+        step = max(1, min(n_rows, step))
         G = np.empty((step, self.n_params))
         # float32 results: each block's float64 product, rounded into ``out``
         buffer = None if out.dtype == np.float64 else np.empty((m, step))
@@ -594,6 +603,10 @@ class ActiveSetObjective(Objective):
             weight_sum,
         )
         return cls(inner, inner_map, frozen.size, columns, ~frozen[inner_map])
+
+    @property
+    def blocked_product(self):
+        return self.inner.blocked_product
 
     def _inner(self, theta):
         """``θ`` on the inner coordinates (frozen ones at their value, zero)."""

@@ -239,9 +239,13 @@ class FittedInfluence:
         dtype = np.dtype(self.settings["output_dtype"])
         out = np.empty((A.shape[1], objective.n_samples), dtype)  # returned transposed
         # temporaries of each batch bounded by working_memory (float32 results:
-        # float64 blocks of 1/8 of it, rounded into the result)
+        # float64 blocks of 1/8 of it, rounded into the result), unless the
+        # objective bounds them itself
         width = A.shape[1] * objective.n_outputs * (1 if dtype == np.float64 else 8)
-        for batch in row_batches(objective.n_samples, width):
+        batches = row_batches(objective.n_samples, width)
+        if getattr(objective, "blocked_product", False):  # one call, one buffer
+            batches = [slice(None)]
+        for batch in batches:
             objective.influence_gradient_product(self.theta, A, batch, out[:, batch])
         return out.T
 

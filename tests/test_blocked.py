@@ -56,7 +56,7 @@ def test_blocked_dense_paths_match_one_dense_solve(
     # blocks of 5 rows (the last one partial: 157 = 31 * 5 + 2)
     p = model.influence_state().n_params
     monkeypatch.setattr(state_module, "SOLVE_BLOCK_ELEMENTS", 5 * p)
-    monkeypatch.setattr(objective_module, "PRODUCT_BLOCK_ELEMENTS", 5 * p)
+    monkeypatch.setattr(objective_module, "PRODUCT_BLOCK_ROWS", 5)
     model._influence_state.clear()
     params = model.influence_params_
     assert params.flags.c_contiguous and params.shape == params_ref.shape
