@@ -70,18 +70,12 @@ class Objective:
     n_frozen = 0
     frozen = np.zeros(0, dtype=int)
 
-    def influence_gradients(self, theta, rows=None, out=None):
+    def influence_gradients(self, theta, rows=None):
         """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``: ``∇L_i`` plus the penalty's
-        weight derivative (Koh & Liang's eq. 3 when the penalty is fixed).
-
-        ``out``: a dense (rows, n_params) array that receives them (returned)."""
+        weight derivative (Koh & Liang's eq. 3 when the penalty is fixed)."""
         X, Y = self._rows_data(rows)
         G = self.sample_gradients(theta, X, Y)
         share = self.penalty.weight_derivative(theta, self.weight_sum)
-        if out is not None:
-            out[...] = as_dense(G)
-            out += share
-            return out
         return G if not share.any() else as_dense(G) + share
 
     def influence_gradient_product(self, theta, A, rows=slice(None), out=None):
@@ -267,19 +261,6 @@ class LinearObjective(Objective):
             if buffer is not None:
                 out[:, block] = target
         return out.T
-
-    def influence_gradients(self, theta, rows=None, out=None):
-        """As :meth:`Objective.influence_gradients`; dense ``X`` with ``out``: the
-        rows are expanded straight into ``out`` (no temporary)."""
-        if out is None or sp.issparse(self.X):
-            return super().influence_gradients(theta, rows, out)
-        rows = slice(None) if rows is None else rows
-        R = self.loss.gradient(self.Y[rows], self.raw_prediction(theta)[rows])
-        self.expand(self.X[rows], R, out=out)
-        share = self.penalty.weight_derivative(theta, self.weight_sum)
-        if share.any():
-            out += share
-        return out
 
     def expand(self, X, R, out=None):
         """Rows ``r_i ⊗ [x_i, 1]`` in parameter order (CSR when ``X`` is sparse);
@@ -642,12 +623,8 @@ class ActiveSetObjective(Objective):
     def loss_values_at(self, thetas, X, Y):
         return self.inner.loss_values_at(thetas[self.inner_map], self._X(X), Y)
 
-    def influence_gradients(self, theta, rows=None, out=None):
-        G = self._embed(self.inner.influence_gradients(self._inner(theta), rows))
-        if out is None:
-            return G
-        out[...] = G
-        return out
+    def influence_gradients(self, theta, rows=None):
+        return self._embed(self.inner.influence_gradients(self._inner(theta), rows))
 
     def influence_gradient_product(self, theta, A, rows=slice(None), out=None):
         A = np.asarray(A, dtype=np.float64)

@@ -28,10 +28,6 @@ from ._solvers import ConjugateGradientSolver, DenseHessianSolver
 
 #: relative residual to which CG solves the stationarity check's probe rows
 STATIONARITY_PROBE_TOL = 1e-4
-#: elements per block of rows of ``influence_params_`` expanded and solved together
-#: (64 MB: each triangular solve packs the factor again; 2.70x one syrk for the
-#: two solves in blocks of 8 MB, 2.47x at 64 MB, 2.41x unblocked)
-SOLVE_BLOCK_ELEMENTS = 2**23
 
 
 class NonStationaryWarning(ConvergenceWarning):
@@ -213,23 +209,13 @@ class FittedInfluence:
     def influence_params(self):
         """``-H⁻¹ g_i`` for every training row, (n_train, n_params), memoized."""
         if self._influence_params is None:
-            objective, solver = self.objective, self.solver
-            if solver.method == "cg":
-                G = as_dense(objective.influence_gradients(self.theta))
-                solved = solver.solve(G.T)
-                self._influence_params = np.negative(solved, out=solved).T
-                return self._influence_params
-            # blocks of rows, each expanded and solved in place in the result
-            # (written once, in its final layout; no separate G)
-            n, p = objective.n_samples, objective.n_params
-            out = np.empty((n, p))
-            step = max(1, SOLVE_BLOCK_ELEMENTS // max(p, 1))
-            for rows in gen_batches(n, step):
-                G = objective.influence_gradients(self.theta, rows, out=out[rows])
-                solved = solver.solve(G.T, scale=-1.0, overwrite=True)
-                if not np.shares_memory(solved, out):
-                    out[rows] = solved.T
-            self._influence_params = out
+            G = as_dense(self.objective.influence_gradients(self.theta))
+            if self.solver.method == "cg":
+                solved = self.solver.solve(G.T)
+                solved = np.negative(solved, out=solved)
+            else:  # in place in G's memory: written once, in its final layout
+                solved = self.solver.solve(G.T, scale=-1.0, overwrite=True)
+            self._influence_params = solved.T
         return self._influence_params
 
     def train_gradient_product(self, A):

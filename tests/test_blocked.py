@@ -1,10 +1,10 @@
-"""Dense paths computed in blocks of rows equal one unblocked dense reference.
+"""Dense paths against one unblocked dense reference.
 
-``influence_params_`` (rows expanded and solved in place by blocks) and
-``influence_loss`` (``G`` built by blocks, each product written into the
-result) against ``pinv(H) Gᵀ`` formed in one piece from the per-sample
-gradients, with blocks forced small so that every edge (partial last block,
-the gauge of the multinomial model, the penalty share, float32 results) is hit.
+``influence_params_`` (factored Hessian, in-place solves) and ``influence_loss``
+(``G`` built by blocks of rows, each product written into the result) against
+``pinv(H) Gᵀ`` formed in one piece from the per-sample gradients, with blocks
+forced small so that every edge (partial last block, the gauge of the
+multinomial model, the penalty share, float32 results) is hit.
 """
 
 import numpy as np
@@ -17,7 +17,6 @@ from skinfluence import (
     config_context,
 )
 from skinfluence import _objective as objective_module
-from skinfluence import _state as state_module
 
 
 def _models():
@@ -54,8 +53,6 @@ def test_blocked_dense_paths_match_one_dense_solve(
     params_ref, loss_ref = _reference(model, X_test, y_test)
     scale_p, scale_l = np.abs(params_ref).max(), np.abs(loss_ref).max()
     # blocks of 5 rows (the last one partial: 157 = 31 * 5 + 2)
-    p = model.influence_state().n_params
-    monkeypatch.setattr(state_module, "SOLVE_BLOCK_ELEMENTS", 5 * p)
     monkeypatch.setattr(objective_module, "PRODUCT_BLOCK_ROWS", 5)
     model._influence_state.clear()
     params = model.influence_params_
