@@ -175,10 +175,10 @@ class KernelRidgeInfluence:
         if sw is None:
             return np.ones(n)
         sw = np.asarray(sw, dtype=np.float64).reshape(n)
-        if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+        if not np.all(np.isfinite(sw)) or np.any(sw < 0) or not sw.sum() > 0:
             raise ValueError(
-                f"{self.name}: sample_weight must be finite and non-negative "
-                "(scikit-learn takes their square roots)."
+                f"{self.name}: sample_weight must be finite and non-negative, "
+                "not all zero (scikit-learn takes their square roots)."
             )
         return sw
 

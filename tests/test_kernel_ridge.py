@@ -440,6 +440,13 @@ def test_refusals_are_clear():
             case.y,
             sample_weight=-np.ones(10),
         )
+    with pytest.raises(ValueError, match="not all zero"):
+        attach(
+            KernelRidge().fit(case.X, case.y),
+            case.X,
+            case.y,
+            sample_weight=np.zeros(10),
+        )
     with pytest.raises(ValueError, match="alpha has 3 values for 1 targets"):
         InfluenceKernelRidge(alpha=[1.0, 2.0, 3.0]).fit(
             case.X, case.y[:, None]
