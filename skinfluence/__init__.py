@@ -26,6 +26,7 @@ from ._estimators import (
     InfluenceSGDRegressor,
     InfluenceTweedieRegressor,
 )
+from ._influence_plot import DiagnosticIndexDisplay, InfluencePlotDisplay
 from ._mixin import InfluenceMixin, NonStationaryWarning
 from ._outputs import ParameterFunction, mean_loss, prediction_gap
 from ._pipeline import InfluencePipeline
@@ -41,6 +42,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CGWarning",
+    "DiagnosticIndexDisplay",
     "InfluenceElasticNet",
     "InfluenceGammaRegressor",
     "InfluenceHuberRegressor",
@@ -54,6 +56,7 @@ __all__ = [
     "InfluenceLogisticRegressionCV",
     "InfluenceMixin",
     "InfluencePipeline",
+    "InfluencePlotDisplay",
     "InfluencePoissonRegressor",
     "InfluenceRidge",
     "InfluenceRidgeCV",

@@ -97,7 +97,21 @@ METHODS = {
     "cooks_distance": lambda m, X, y: m.cooks_distance(),
     "dfbeta": lambda m, X, y: m.dfbeta(),
     "dfbetas": lambda m, X, y: m.dfbetas(),
+    "cooks_distance(groups)": lambda m, X, y: m.cooks_distance(groups=_groups(m)),
+    "dfbeta(groups)": lambda m, X, y: m.dfbeta(groups=_groups(m)),
+    "studentized_residuals": lambda m, X, y: m.studentized_residuals(),
+    "sigma_loo": lambda m, X, y: m.sigma_loo(),
+    "dffits": lambda m, X, y: m.dffits(),
+    "covratio": lambda m, X, y: m.covratio(),
+    "press_residuals": lambda m, X, y: m.press_residuals(),
+    "outlier_test": lambda m, X, y: m.outlier_test(),
+    "summary_frame": lambda m, X, y: m.summary_frame(),
 }
+
+
+def _groups(model):
+    """Five groups of training rows (row ``i`` in group ``i mod 5``)."""
+    return np.arange(model.influence_state().n_samples) % 5
 
 
 def make_data(kind, n=60, d=4, seed=0):

@@ -15,12 +15,16 @@ loss has no factor ½), the textbook definitions read
   dispersion ``φ₍ᵢ₎`` for least squares and ``φ`` otherwise.
 """
 
+import warnings
+
 import numpy as np
 
+from ._classical import ClassicalDiagnosticsMixin, objective_of
 from ._objective import as_dense
+from ._removal import group_newton_step
 
 
-class DiagnosticsMixin:
+class DiagnosticsMixin(ClassicalDiagnosticsMixin):
     """Leverage, Cook's distance, DFBETA(S) and self-influence for every row."""
 
     def _dispersion(self, fitted):
@@ -71,16 +75,25 @@ class DiagnosticsMixin:
         """
         return self.influence_state().loo().leverage.copy()
 
-    def dfbeta(self):
+    def dfbeta(self, groups=None):
         """DFBETA: ``θ̂ − θ̂₍ᵢ₎`` for every training row (classical sign).
 
         ``θ̂₍ᵢ₎`` is one exact Newton step without row ``i`` from the converged
         fit, exact for least squares (statsmodels' ``dfbeta``/``d_params``). This
         is ``-loo_params_change("newton")``.
 
+        Parameters
+        ----------
+        groups : array-like of shape (n_train,), default=None
+            Group label of every training row (patients, clusters): then
+            ``θ̂ − θ̂₍G₎`` for removing each whole group ``G`` at once, by one
+            Newton step with the group's rows downdated from the factored
+            Hessian (a block Woodbury update): exact for least squares. Groups
+            in the order of ``numpy.unique(groups)``.
+
         Returns
         -------
-        dfbeta : ndarray of shape (n_train, n_params)
+        dfbeta : ndarray of shape (n_train, n_params) or (n_groups, n_params)
 
         Examples
         --------
@@ -90,8 +103,41 @@ class DiagnosticsMixin:
         >>> model = InfluenceRidge(alpha=0.1).fit(X, y)
         >>> model.dfbeta().shape
         (442, 11)
+        >>> model.dfbeta(groups=X[:, 1] > 0).shape  # removing each sex in turn
+        (2, 11)
         """
+        if groups is not None:
+            return -self._group_changes(groups)
         return -self.influence_state().loo().changes
+
+    def _group_changes(self, groups):
+        """``θ̂₍G₎ − θ*`` of every group (``θ* = θ̂ + newton_step_``), (G, p);
+        NaN for a group whose removal leaves no Newton step."""
+        fitted = self.influence_state()
+        objective_of(self, "group diagnostics")
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or groups.shape[0] != fitted.n_samples:
+            raise ValueError(
+                f"groups must have one label per training row ({fitted.n_samples}), "
+                f"got shape {groups.shape}."
+            )
+        _, inverse = np.unique(groups, return_inverse=True)
+        changes = np.empty((inverse.max() + 1, fitted.n_params))
+        for g in range(changes.shape[0]):
+            try:
+                step = group_newton_step(fitted, np.flatnonzero(inverse == g))
+            except ValueError:
+                step = np.full(fitted.n_params, np.nan)
+            changes[g] = step - fitted.stationarity.newton_step
+        if np.isnan(changes).any():
+            warnings.warn(
+                "Removing some groups leaves the objective without curvature along "
+                "a direction its gradient points in: their DFBETA and Cook's "
+                "distance are NaN.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return changes
 
     def dfbetas(self):
         """DFBETAS: DFBETA divided by the parameters' standard errors.
@@ -122,12 +168,20 @@ class DiagnosticsMixin:
         phi = objective.deleted_dispersion(fitted.theta, dof, loo.output_leverage)
         return -loo.changes / np.sqrt(phi[:, None] * inv_diag)
 
-    def cooks_distance(self):
+    def cooks_distance(self, groups=None):
         """Cook's distance ``Δ_iᵀ A Δ_i / (p φ)`` of every training row.
+
+        Parameters
+        ----------
+        groups : array-like of shape (n_train,), default=None
+            Group label of every training row: then the distance of removing
+            each whole group at once (``Δ_G`` from :meth:`dfbeta` with
+            ``groups``; exact for least squares, where it equals the refit
+            without the group). Groups in the order of ``numpy.unique(groups)``.
 
         Returns
         -------
-        distance : ndarray of shape (n_train,)
+        distance : ndarray of shape (n_train,) or (n_groups,)
 
         Examples
         --------
@@ -140,7 +194,13 @@ class DiagnosticsMixin:
         """
         fitted = self.influence_state()
         phi, _ = self._dispersion(fitted)
-        return fitted.loo().quadratic / (self._n_identified(fitted) * phi)
+        if groups is None:
+            quadratic = fitted.loo().quadratic
+        else:
+            C = self._group_changes(groups)
+            S = fitted.objective.weight_sum
+            quadratic = S * np.einsum("gp,pg->g", C, fitted.solver.multiply(C.T))
+        return quadratic / (self._n_identified(fitted) * phi)
 
     def self_influence(self):
         """``I_up,loss(z_i, z_i)`` for every training row.

@@ -372,7 +372,7 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         the kernel's derivative in its inputs."""
         raise NotImplementedError(_NO_PERTURBATION.format(name=type(self).__name__))
 
-    def cooks_distance(self) -> np.ndarray:
+    def cooks_distance(self, groups=None) -> np.ndarray:
         """Not available for KernelRidge (``NotImplementedError``): no fixed
         parameter vector with a covariance."""
         raise NotImplementedError(_NO_DISPERSION.format(name=type(self).__name__))

@@ -143,6 +143,11 @@ class Loss:
             return float(sample_weight @ self.pearson_residuals(y, raw) ** 2) / dof
         return None
 
+    def pearson_residuals(self, y, raw):
+        """``(y − μ)/√V(μ)`` of a likelihood with one output (unit weight), or
+        ``None`` where the loss declares none."""
+        return None
+
     def deleted_dispersion(self, y, raw, sample_weight, dof, leverage):
         """``φ₍ᵢ₎``, the dispersion of the fit without row ``i`` (Gaussian only,
         exact for least squares; Belsley, Kuh & Welsch 1980, eq. 2.8, per
@@ -176,6 +181,10 @@ class BinaryLogLoss(Loss):
     def hessian_apply(self, y, raw, v):
         p = expit(raw)
         return p * (1.0 - p) * v
+
+    def pearson_residuals(self, y, raw):
+        p = expit(raw)
+        return ((y - p) / np.sqrt(p * (1.0 - p))).sum(axis=1)
 
 
 class MultinomialLogLoss(Loss):
@@ -229,6 +238,9 @@ class SquaredError(Loss):
     def hessian_apply(self, y, raw, v):
         return 2.0 * v
 
+    def pearson_residuals(self, y, raw):
+        return (y - raw).sum(axis=1)
+
 
 class HalfSquaredError(Loss):
     """``½ Σ_k (y_k - raw_k)²`` (SGD's squared_error, Lasso and ElasticNet)."""
@@ -247,6 +259,9 @@ class HalfSquaredError(Loss):
 
     def hessian_apply(self, y, raw, v):
         return v
+
+    def pearson_residuals(self, y, raw):
+        return (y - raw).sum(axis=1)
 
 
 class TweedieHalfDeviance(Loss):
@@ -348,6 +363,10 @@ class MarginLogLoss(_MarginLoss):
     def d2phi(self, m):
         p = expit(m)
         return p * (1.0 - p)
+
+    def pearson_residuals(self, y, raw):
+        p = expit(raw)  # y in {-1, +1}: the 0/1 label is (y + 1) / 2
+        return (((y + 1.0) / 2.0 - p) / np.sqrt(p * (1.0 - p))).sum(axis=1)
 
 
 class SquaredHinge(_MarginLoss):

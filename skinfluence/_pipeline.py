@@ -24,6 +24,14 @@ _ON_TRAINING_ROWS = (
     "dfbeta",
     "dfbetas",
     "self_influence",
+    "studentized_residuals",
+    "sigma_loo",
+    "dffits",
+    "covratio",
+    "press_residuals",
+    "press_statistic",
+    "outlier_test",
+    "summary_frame",
 )
 
 

@@ -671,3 +671,60 @@ def sample_loss(est, X, y):
         phi = np.where(m >= -1.0, np.maximum(0.0, 1.0 - m) ** 2, -4.0 * m)
         return phi.sum(axis=1)
     raise ValueError(f"no test loss for {name}")
+
+
+# --------------------------------------------------------------------------
+# residual-based diagnostics (R's rstandard, rstudent, dffits, covratio)
+
+
+def pearson_residuals(objective, theta):
+    """``√s_i (y_i − μ_i)/√V(μ_i)`` of a single-output likelihood (``None``
+    otherwise): V = 1 (least squares), μ(1 − μ) (logistic on 0/1 or ±1
+    targets), μ^power (Poisson 1, Gamma 2, Tweedie)."""
+    kind = DISPERSION.get(getattr(objective, "loss", None))
+    if kind is None or objective.n_outputs != 1:
+        return None
+    eta, y = objective.raw(theta)[:, 0], objective.y[:, 0]
+    loss = objective.loss
+    if loss in ("squared", "half_squared"):
+        r = y - eta
+    elif loss in ("logistic", "margin_log"):
+        mu = expit(eta)
+        t = y if loss == "logistic" else (y + 1) / 2
+        r = (t - mu) / np.sqrt(mu * (1 - mu))
+    elif loss == "multinomial":
+        return None
+    else:
+        mu = np.exp(eta)
+        power = {"poisson": 1.0, "gamma": 2.0}.get(loss, objective.power)
+        r = (y - mu) / mu ** (power / 2)
+    return np.sqrt(objective.s) * r
+
+
+def residual_diagnostics(objective, theta):
+    """Textbook (Belsley, Kuh & Welsch 1980; R's ``lm.influence``) measures from
+    the Pearson residuals ``r``, the hat values and the dispersion ``φ``
+    (Pearson scale): ``σ₍ᵢ₎² = (Σ r² − r_i²/(1 − h_i))/(n − p − 1)``; internal
+    ``r/√(φ(1 − h))``; external ``r/(σ₍ᵢ₎√(1 − h))`` (``σ₍ᵢ₎ = 1`` for a fixed
+    dispersion); DFFITS ``r√h/(σ₍ᵢ₎(1 − h))``; COVRATIO
+    ``1/((1 − h)((n − p − 1 + t²)/(n − p))^p)``."""
+    r = pearson_residuals(objective, theta)
+    phi, dof, kind = dispersion(objective, theta)
+    h = leverage(objective, theta)
+    p = n_identified(objective, theta)
+    n = dof + p
+    phi = phi / kind[1] if isinstance(kind, tuple) else phi
+    sigma = np.sqrt((np.sum(r**2) - r**2 / (1 - h)) / (dof - 1))
+    scale = np.ones_like(h) if kind == "fixed" else sigma
+    external = r / (scale * np.sqrt(1 - h))
+    return {
+        "internal": r / np.sqrt(phi * (1 - h)),
+        "external": external,
+        "sigma_loo": sigma,
+        "dffits": r * np.sqrt(h) / (scale * (1 - h)),
+        "covratio": 1 / ((1 - h) * ((n - p - 1 + external**2) / (n - p)) ** p),
+        "hat": h,
+        "dof": dof,
+        "p": p,
+        "fixed": kind == "fixed",
+    }

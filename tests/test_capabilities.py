@@ -81,6 +81,7 @@ from oracles import (
     oracle_loo,
     oracle_removal,
     rel_err,
+    residual_diagnostics,
     sample_loss,
     sklearn_name,
     theta_of,
@@ -165,13 +166,43 @@ NO_DISPERSION = {
 }
 
 
+#: residual-based diagnostics need one Pearson residual per row: refused for
+#: several outputs and where there is no likelihood
+NO_RESIDUAL = {*NO_DISPERSION, "LogisticRegression multinomial", "RidgeClassifier"}
+RESIDUAL_METHODS = (
+    "studentized_residuals",
+    "sigma_loo",
+    "dffits",
+    "covratio",
+    "outlier_test",
+    "summary_frame",
+)
+#: PRESS residuals: single-output least squares only
+LEAST_SQUARES = {
+    "LinearRegression",
+    "Ridge",
+    "RidgeCV",
+    "RidgeClassifierCV",
+    "SGDRegressor",
+    "Lasso",
+    "ElasticNet",
+}
 #: dual-form configurations: refused methods (no fixed parameter vector with a
 #: covariance; no kernel derivative), and every other cell checked against
 #: scikit-learn refits in their own test module (the oracles here are linear)
 DUAL_FORM = {
     "KernelRidge": (
         "test_kernel_ridge.py",
-        ("cooks_distance", "dfbetas", "influence_perturbation"),
+        (
+            "cooks_distance",
+            "dfbetas",
+            "influence_perturbation",
+            # no objective in θ: every residual-based and group diagnostic
+            "cooks_distance(groups)",
+            "dfbeta(groups)",
+            *RESIDUAL_METHODS,
+            "press_residuals",
+        ),
     ),
 }
 
@@ -184,7 +215,12 @@ def _expected_cell(label, method):
         return "n/a"
     if method in DUAL_FORM.get(label, ("", ()))[1]:
         return "refused"
-    if method in ("cooks_distance", "dfbetas") and label in NO_DISPERSION:
+    dispersion_methods = ("cooks_distance", "dfbetas", "cooks_distance(groups)")
+    if method in dispersion_methods and label in NO_DISPERSION:
+        return "refused"
+    if method in RESIDUAL_METHODS and label in NO_RESIDUAL:
+        return "refused"
+    if method == "press_residuals" and label not in LEAST_SQUARES:
         return "refused"
     return "ok"
 
@@ -226,9 +262,15 @@ def test_matrix_is_as_documented():
             assert text.startswith("refused: InfluenceKernelRidge:"), text
             continue
         # names the estimator, what the method needs and why the loss lacks it
-        assert NO_DISPERSION[label] in text, text
-        assert "Cook's distance and DFBETAS" in text, text
-        assert "not a negative log-likelihood (no dispersion)" in text, text
+        name = next(c[1] for c in CONFIGURATIONS if c[0] == label)
+        assert name in text, text
+        if method == "press_residuals":
+            assert "PRESS residuals are least-squares" in text, text
+        elif method in RESIDUAL_METHODS:
+            assert "need one Pearson residual per row" in text, text
+        else:
+            assert "Cook's distance and DFBETAS" in text, text
+            assert "not a negative log-likelihood (no dispersion)" in text, text
 
 
 # --------------------------------------------------------------------------
@@ -724,7 +766,124 @@ def check_dfbetas(P):
         _check("dfbetas", got[:, ~frozen], expected, NEWTON_RTOL, case.signal)
 
 
+def _groups(P):
+    return np.arange(P.n) % 5  # as skinfluence._capabilities._groups
+
+
+def _group_changes(P, case):
+    """Oracle Newton removal of each whole group, from the case's center."""
+    groups = _groups(P)
+    return np.array(
+        [
+            oracle_removal(case.model, P.X, P.y, P.s, np.flatnonzero(groups == g))
+            - case.center
+            for g in np.unique(groups)
+        ]
+    )
+
+
+def check_cooks_distance_groups(P):
+    for case in P.newton_cases:
+        expected = cooks_distance(case.objective, case.theta, _group_changes(P, case))
+        got = case.model.cooks_distance(groups=_groups(P))
+        _check("cooks_distance(groups)", got, expected, NEWTON_RTOL, case.signal)
+
+
+def check_dfbeta_groups(P):
+    for case in P.newton_cases:
+        got = P.gauge_free(case.model.dfbeta(groups=_groups(P)))
+        expected = P.gauge_free(-_group_changes(P, case))
+        _check("dfbeta(groups)", got, expected, NEWTON_RTOL, case.signal)
+
+
+def _residual_check(name, call, key):
+    def check(P):
+        for case in P.newton_cases:
+            expected = residual_diagnostics(case.objective, case.theta)[key]
+            _check(name, call(case.model), expected, NEWTON_RTOL, case.signal)
+
+    return check
+
+
+def check_press_residuals(P):
+    """The Newton removal is exact for squared error: ``y_i`` minus the fit
+    without row ``i`` at row ``i``."""
+    for case in P.newton_cases:
+        objective, y = case.objective, case.objective.y[:, 0]  # as the loss sees y
+        expected = [
+            y[i] - objective.raw(case.center + case.changes[i])[i, 0]
+            for i in range(P.n)
+        ]
+        got = case.model.press_residuals()
+        _check("press_residuals", got, expected, NEWTON_RTOL, case.signal)
+
+
+def check_outlier_test(P):
+    from scipy import stats
+
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    for case in P.newton_cases:
+        ref = residual_diagnostics(case.objective, case.theta)
+        t = ref["external"]
+        dist = stats.norm if ref["fixed"] else stats.t(ref["dof"] - 1)
+        p = 2 * dist.sf(np.abs(t))
+        got = case.model.outlier_test()
+        _check("outlier_test", got["student_resid"], t, NEWTON_RTOL, case.signal)
+        _check("outlier_test", got["unadj_p"], p, NEWTON_RTOL, case.signal)
+        adjusted = multitest.multipletests(p, method="bonferroni")[1]
+        _check("outlier_test", got["bonferroni(p)"], adjusted, NEWTON_RTOL)
+
+
+def check_summary_frame(P):
+    """Each column against its oracle; R's flags from the oracle's values."""
+    from scipy import stats
+
+    for case in P.newton_cases:
+        ref = residual_diagnostics(case.objective, case.theta)
+        frame = case.model.summary_frame()
+        d = dfbetas(case.objective, case.theta, case.changes)
+        frozen = np.isnan(d).all(axis=0)
+        d[:, frozen] = 0.0
+        cook = cooks_distance(case.objective, case.theta, case.changes)
+        dfb = frame.filter(regex="^dfb_").to_numpy()
+        _check("summary_frame", P.gauge_free(dfb), P.gauge_free(d), NEWTON_RTOL)
+        for column, expected in [
+            ("dffits", ref["dffits"]),
+            ("covratio", ref["covratio"]),
+            ("cooks_d", cook),
+            ("hat", ref["hat"]),
+            ("student_resid_internal", ref["internal"]),
+            ("student_resid_external", ref["external"]),
+        ]:
+            _check("summary_frame", frame[column], expected, NEWTON_RTOL, case.signal)
+        n, p = int(np.sum(ref["hat"] > 0)), ref["p"]
+        flags = np.column_stack(
+            [
+                np.abs(d) > 1,
+                np.abs(ref["dffits"]) > 3 * np.sqrt(p / (n - p)),
+                np.abs(1 - ref["covratio"]) > 3 * p / (n - p),
+                stats.f.cdf(cook, p, n - p) > 0.5,
+                ref["hat"] > 3 * p / n,
+            ]
+        )
+        got = frame.filter(regex="^inf_").to_numpy()
+        # a flag may differ only for a value within round-off of its threshold
+        assert (got != flags).sum() <= 1, P.label
+        assert np.array_equal(frame["influential"], got.any(axis=1))
+
+
 CHECKS = {
+    "cooks_distance(groups)": check_cooks_distance_groups,
+    "dfbeta(groups)": check_dfbeta_groups,
+    "studentized_residuals": _residual_check(
+        "studentized_residuals", lambda m: m.studentized_residuals(), "external"
+    ),
+    "sigma_loo": _residual_check("sigma_loo", lambda m: m.sigma_loo(), "sigma_loo"),
+    "dffits": _residual_check("dffits", lambda m: m.dffits(), "dffits"),
+    "covratio": _residual_check("covratio", lambda m: m.covratio(), "covratio"),
+    "press_residuals": check_press_residuals,
+    "outlier_test": check_outlier_test,
+    "summary_frame": check_summary_frame,
     "influence_params_": check_influence_params,
     "influence_loss": check_influence_loss,
     "top_influences": check_top_influences,

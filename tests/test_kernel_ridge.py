@@ -332,6 +332,18 @@ CHECKS = {
     "dfbeta": check_dfbeta,
 }
 REFUSED = {"influence_perturbation", "cooks_distance", "dfbetas"}
+# the residual-based and group diagnostics need the objective in θ (issue 13)
+REFUSED |= {
+    "cooks_distance(groups)",
+    "dfbeta(groups)",
+    "studentized_residuals",
+    "sigma_loo",
+    "dffits",
+    "covratio",
+    "press_residuals",
+    "outlier_test",
+    "summary_frame",
+}
 ABSENT = {
     "influence_prediction(predict_proba)",
     "influence_prediction(decision_function)",
