@@ -245,6 +245,61 @@ class InfluenceKernelRidge(InfluenceMixin, KernelRidge):
         residuals = self.influence_state().loo().residuals
         return residuals[:, 0].copy() if residuals.shape[1] == 1 else residuals.copy()
 
+    def press_residuals(self) -> np.ndarray:
+        """PRESS residuals ``y_i − f₍ᵢ₎(x_i)``: :meth:`loo_residuals` (exact).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skinfluence import InfluenceKernelRidge
+        >>> X = np.linspace(0, 1, 20)[:, None]; y = np.sin(6 * X[:, 0])
+        >>> model = InfluenceKernelRidge(alpha=0.1, kernel="rbf").fit(X, y)
+        >>> bool(np.array_equal(model.press_residuals(), model.loo_residuals()))
+        True
+        """
+        return self.loo_residuals()
+
+    def dfbeta(self, groups: ArrayLike | None = None) -> np.ndarray:
+        """DFBETA: ``θ − θ₍ᵢ₎`` with ``θ = dual_coef_.ravel()`` (exact).
+
+        Parameters
+        ----------
+        groups : array-like of shape (n_train,), default=None
+            Group label of every training row: then ``θ − θ₍G₎`` for removing
+            each whole group at once (exact downdate), groups in the order of
+            ``numpy.unique(groups)``. A removed row's coefficient is 0 in
+            ``θ₍ᵢ₎`` (see :attr:`influence_params_`).
+
+        Returns
+        -------
+        dfbeta : ndarray of shape (n_train, n_train · n_targets) or (n_groups, ...)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skinfluence import InfluenceKernelRidge
+        >>> X = np.linspace(0, 1, 20)[:, None]; y = np.sin(6 * X[:, 0])
+        >>> model = InfluenceKernelRidge(alpha=0.1, kernel="rbf").fit(X, y)
+        >>> model.dfbeta(groups=np.arange(20) % 4).shape
+        (4, 20)
+        """
+        fitted = self.influence_state()
+        if groups is None:
+            return -fitted.loo().changes
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or groups.shape[0] != fitted.n_samples:
+            raise ValueError(
+                f"groups must have one label per training row ({fitted.n_samples}), "
+                f"got shape {groups.shape}."
+            )
+        out = []
+        for label in np.unique(groups):
+            dual, keep = fitted.removal(np.flatnonzero(groups == label))
+            new = np.zeros_like(fitted.dual_coef)
+            new[keep] = dual
+            out.append((fitted.dual_coef - new).ravel())
+        return np.array(out)
+
     def loo_loss_change(
         self,
         X_test: ArrayLike,
