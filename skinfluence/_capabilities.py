@@ -212,5 +212,7 @@ def capability_table_rst(cells=None):
         ]
     lines.append("")
     for text, number in reasons.items():
-        lines += [f"[{number}] {text}", ""]
+        # a word ending in "_" (coef_) is a reference in reStructuredText
+        escaped = re.sub(r"(?<=\w)_(?!\w)", r"\\_", text)
+        lines += [f"[{number}] {escaped}", ""]
     return "\n".join(lines)

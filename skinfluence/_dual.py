@@ -232,8 +232,8 @@ class KernelRidgeInfluence:
     def objective(self):
         raise NotImplementedError(
             f"{self.name}'s influence is computed in dual form through the kernel "
-            "matrix: it has no linear objective in θ = [coef_, intercept_], so "
-            "functions built on one (mean_loss, prediction_gap) do not apply. Use "
+            "matrix: it has no objective in coefficients and an intercept, so "
+            "what is built on one (mean_loss, prediction_gap) does not apply. Use "
             "influence_loss(X_test, y_test) or influence_prediction(X_test)."
         )
 

@@ -455,7 +455,7 @@ def test_refusals_are_clear():
         InfluenceKernelRidge(alpha=0.0).fit(case.X, case.y).influence_params_
     with pytest.raises(NotImplementedError, match="kernel in its inputs"):
         model.influence_perturbation(case.X_test, case.y_test)
-    with pytest.raises(NotImplementedError, match="no linear objective"):
+    with pytest.raises(NotImplementedError, match="no objective in coefficients"):
         mean_loss(model, case.X_test, case.y_test)
     with pytest.raises(NotImplementedError, match="do not vanish"):
         model.remove_effect(0, method="influence")
