@@ -46,8 +46,9 @@ def objective_of(estimator, what):
         return estimator.influence_state().objective
     except NotImplementedError as error:
         raise NotImplementedError(
-            f"{type(estimator).__name__}: {what} need the training objective in "
-            f"θ = [coef_, intercept_], which this estimator does not have: {error}"
+            f"{type(estimator).__name__}: {what} need the training objective as a "
+            "function of the linear parameters θ, and this estimator computes its "
+            "influence without one (a dual form)."
         ) from error
 
 
