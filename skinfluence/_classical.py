@@ -97,6 +97,11 @@ class Residuals:
         return np.where(out > 10 * np.finfo(float).eps, out, np.nan)
 
     def sigma_loo(self, kind="pearson"):
+        if self.dof <= 1:
+            raise ValueError(
+                f"The leave-one-out scale needs n − p − 1 > 0: {self.n} rows with "
+                f"weight and {self.p} parameters."
+            )
         r = self.pearson if kind == "pearson" else self.deviance
         total = np.nansum(r**2)
         return np.sqrt((total - r**2 / self.one_minus_hat()) / (self.dof - 1))

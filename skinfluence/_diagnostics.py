@@ -20,7 +20,6 @@ import warnings
 import numpy as np
 
 from ._classical import ClassicalDiagnosticsMixin, objective_of
-from ._objective import as_dense
 from ._removal import group_newton_step
 
 
@@ -162,6 +161,12 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         objective = fitted.objective
         loo = fitted.loo()
         _, dof = self._dispersion(fitted)
+        if objective.loss.dispersion_kind == "gaussian" and dof <= objective.n_outputs:
+            raise ValueError(
+                "DFBETAS divide by the residual scale without each row, which "
+                f"needs more than {dof + objective.n_outputs} observations with "
+                f"weight for {dof} residual degree(s) of freedom."
+            )
         # standard errors need diag(A⁻¹): p solves with unit vectors (p is small)
         inv_diag = np.diag(fitted.solve(np.eye(objective.n_params)))
         inv_diag = inv_diag / objective.weight_sum
@@ -233,6 +238,4 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         >>> bool((model.self_influence() <= 0).all())
         True
         """
-        fitted = self.influence_state()
-        G = as_dense(fitted.objective.sample_gradients(fitted.theta))
-        return np.einsum("ip,ip->i", G, fitted.influence_params())
+        return self.influence_state().self_influence()

@@ -705,3 +705,40 @@ def test_pipeline_forwards_the_diagnostics():
     direct = InfluenceLinearRegression().fit(StandardScaler().fit_transform(X), y)
     np.testing.assert_allclose(pipe.dffits(), direct.dffits(), rtol=1e-10)
     assert pipe.summary_frame().shape == (442, 2 * 11 + 6 + 4 + 1)
+
+
+def test_rows_of_leverage_one_are_nan_as_in_r():
+    """A row alone on its own dummy column has h = 1: R returns NaN for its
+    studentized residuals, DFFITS and COVRATIO (``res[is.infinite(res)] <- NaN``);
+    the other rows are unaffected, and no arithmetic warning escapes."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=30)
+    D = np.column_stack([X, np.eye(30)[:, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Rows \\[0\\] have no leave-one-out")
+        model = InfluenceLinearRegression().fit(D, y)
+        values = [
+            model.studentized_residuals("internal"),
+            model.studentized_residuals("external"),
+            model.dffits(),
+            model.covratio(),
+            model.sigma_loo(),
+        ]
+        table = model.outlier_test()
+    for v in values:
+        assert np.isnan(v[0]) and np.isfinite(v[1:]).all()
+    # the other rows are those of the fit without row 0 (it is fitted exactly)
+    rest = InfluenceLinearRegression().fit(X[1:], y[1:])
+    np.testing.assert_allclose(values[1][1:], rest.studentized_residuals(), rtol=1e-9)
+    assert np.isnan(table["student_resid"].iloc[0])
+
+
+def test_too_few_rows_for_a_leave_one_out_scale():
+    X, y = load_diabetes(return_X_y=True)
+    model = InfluenceLinearRegression().fit(X[:5, :3], y[:5])  # n − p = 1
+    assert np.isfinite(model.studentized_residuals("internal")).all()
+    for method in ("sigma_loo", "summary_frame", "dfbetas", "covratio"):
+        with pytest.raises(ValueError, match="n − p − 1|more than"):
+            getattr(model, method)()

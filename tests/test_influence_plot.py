@@ -113,3 +113,25 @@ def test_zero_weight_rows_are_not_drawn_or_flagged():
     assert np.isnan(disp.values[:5]).all() and not disp.flagged_[:5].any()
     bubbles = InfluencePlotDisplay.from_estimator(model)
     assert np.isnan(bubbles.studentized_residuals[:5]).all()
+
+
+def test_influence_plot_of_a_logistic_regression():
+    """GLMs: Pearson residuals with σ₍ᵢ₎ = 1 (fixed dispersion) against the
+    generalized hat values; the outlier cut-off is the normal's."""
+    from scipy import stats
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import scale
+
+    from skinfluence import InfluenceLogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = scale(X)[:150, :5], y[:150]
+    model = InfluenceLogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12)
+    model.fit(X, y)
+    disp = InfluencePlotDisplay.from_estimator(model)
+    xy = disp.scatter_.get_offsets()
+    np.testing.assert_array_equal(xy[:, 0], model.leverage())
+    np.testing.assert_array_equal(xy[:, 1], model.studentized_residuals())
+    index = DiagnosticIndexDisplay.from_estimator(model, "studentized_residuals")
+    limit = stats.norm.isf(0.05 / (2 * 150))
+    np.testing.assert_allclose(index.thresholds, [-limit, limit])
