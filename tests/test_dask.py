@@ -276,7 +276,7 @@ def test_local_cluster_memory_below_data():
             threads_per_worker=1,
             processes=True,
             memory_limit=limit,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster),
     ):
