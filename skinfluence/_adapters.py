@@ -1007,7 +1007,7 @@ class KernelRidgeAdapter(Adapter):
     """KernelRidge: ``Σ s_i ‖y_i − K_i c‖² + α cᵀKc`` in the dual coefficients ``c``.
 
     No linear objective: the state is built in dual form through the kernel
-    matrix by :mod:`skinfluence._kernel_ridge`. ``θ = dual_coef_.ravel()``.
+    matrix by :mod:`skinfluence._dual`. ``θ = dual_coef_.ravel()``.
     """
 
     def theta(self):
@@ -1041,7 +1041,7 @@ class KernelRidgeAdapter(Adapter):
         return {"predict": Identity()}
 
     def fitted_influence(self, data, settings):
-        from ._kernel_ridge import KernelRidgeInfluence
+        from ._dual import KernelRidgeInfluence
 
         if data.chunked:
             raise NotImplementedError(
