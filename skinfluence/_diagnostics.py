@@ -19,9 +19,10 @@ import warnings
 
 import numpy as np
 
-from ._classical import ClassicalDiagnosticsMixin, objective_of
+from ._classical import objective_of
 from ._objective import as_dense
 from ._removal import group_newton_step
+from ._residual_diagnostics import ClassicalDiagnosticsMixin
 
 
 class DiagnosticsMixin(ClassicalDiagnosticsMixin):
