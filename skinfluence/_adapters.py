@@ -12,7 +12,7 @@ specific class of an estimator's MRO wins.
 """
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -101,12 +101,23 @@ class Adapter:
     def check_supported(self):
         """Raise ``NotImplementedError`` naming the estimator and option."""
 
+    def check_chunkable(self):
+        """Refuse training data held in chunks (a dask array) where the objective
+        of a chunk is not its share of the whole: weights computed from all
+        labels at once."""
+        if getattr(self.estimator, "class_weight", None) == "balanced":
+            raise NotImplementedError(
+                f"{self.name} with class_weight='balanced' on dask training data: "
+                "the class weights come from all labels at once. Pass them as "
+                "sample_weight (sklearn.utils.class_weight.compute_sample_weight) "
+                "and fit with class_weight=None."
+            )
+
     def fitted_influence(self, data, settings):
         """The influence state of the fitted estimator on ``data``: a
-        :class:`~skinfluence._state.FittedInfluence` on its objective."""
-        from ._state import FittedInfluence  # _state imports this module
-
-        return FittedInfluence(self.estimator, data, settings)
+        :class:`~skinfluence._state.FittedInfluence` on its objective (a
+        ``DaskFittedInfluence`` for rows in dask arrays)."""
+        return data.fitted_influence(self.estimator, settings)
 
     def check_objective(self, objective):
         """Refuse data on which the objective has no finite minimizer (before
@@ -168,22 +179,34 @@ class Adapter:
         return response_method, available[response_method]
 
     # -- the objective, built generically -----------------------------------------
-    def objective(self, X, y, sample_weight):
-        """``Σ s_i L(y_i, raw_i) + Ω(θ)``; with L1 strengths, on the active set."""
+    def objective(self, X, y, sample_weight, totals=None):
+        """``Σ s_i L(y_i, raw_i) + Ω(θ)``; with L1 strengths, on the active set.
+
+        ``totals = (S, n)`` of the whole training set makes the objective of a
+        chunk of its rows: the penalty and ``S`` are the whole set's, so chunk
+        Hessians and gradients add up (``penalty`` may use only ``s.sum()``).
+        """
         loss = self.loss()
         Y = self.encode_targets(y)
         s = self.effective_weights(y, sample_weight)
-        penalty = self.penalty(s, X.shape[0])
+        weight_sum = None
+        if totals is None:
+            penalty = self.penalty(s, X.shape[0])
+        else:
+            weight_sum, n_rows = totals
+            penalty = replace(
+                self.penalty(np.array([weight_sum]), n_rows), totals=totals
+            )
         fit_intercept = self.estimator.fit_intercept
         if not penalty.l1.any():
-            return LinearObjective(loss, X, Y, s, penalty, fit_intercept)
+            return LinearObjective(loss, X, Y, s, penalty, fit_intercept, weight_sum)
         # |θ_j| = sign(θ̂_j) θ_j on the nonzero coordinates; zeros stay frozen
         theta = self.theta()
         keep = np.flatnonzero((theta != 0) | (penalty.l1 == 0))
         d = X.shape[1]
         columns = keep[keep < d]
         inner = LinearObjective(
-            loss, X[:, columns], Y, s, penalty.take(keep), fit_intercept
+            loss, X[:, columns], Y, s, penalty.take(keep), fit_intercept, weight_sum
         )
         return ActiveSetObjective(inner, keep, theta.size, columns)
 
@@ -327,6 +350,14 @@ class LogisticRegressionAdapter(Adapter):
             _l2_on_coef(est.coef_.size, (1.0 - rho) / C, n_b, b),
             _l2_on_coef(est.coef_.size, rho / C, n_b, 0.0),
         )
+
+    def check_chunkable(self):
+        super().check_chunkable()
+        if self._unpenalized():
+            raise NotImplementedError(
+                f"{self.name} without penalty (C=np.inf) on dask training data: "
+                "checking that the data are not separable needs all rows at once."
+            )
 
     def check_objective(self, objective):
         if self._unpenalized():
@@ -755,6 +786,12 @@ class HuberAdapter(Adapter):
     def responses(self):
         return {"predict": Identity()}
 
+    def check_chunkable(self):
+        raise NotImplementedError(
+            "HuberRegressor on dask training data: its objective (with the scale "
+            "σ) is not supported in chunks; pass in-memory arrays."
+        )
+
     def objective(self, X, y, sample_weight):
         est = self.estimator
         return HuberObjective(
@@ -842,6 +879,12 @@ class KernelRidgeAdapter(Adapter):
 
     def fitted_influence(self, data, settings):
         from ._kernel_ridge import KernelRidgeInfluence
+
+        if data.chunked:
+            raise NotImplementedError(
+                "KernelRidge on dask training data: the dual form factors the "
+                "n × n kernel matrix; pass in-memory arrays."
+            )
 
         return KernelRidgeInfluence(self, data, settings)
 

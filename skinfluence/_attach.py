@@ -11,7 +11,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._adapters import adapter_for, entry_for
 from ._mixin import InfluenceMixin
 from ._pipeline import InfluencePipeline
-from ._state import InfluenceState, NonStationaryWarning, TrainingData
+from ._state import (
+    InfluenceState,
+    NonStationaryWarning,
+    TrainingData,
+    is_dask_collection,
+)
 
 #: above this ratio (Newton step to the minimum / typical effect of removing one
 #: row) the parameters are so far from the minimum on the given data that the
@@ -105,8 +110,15 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
     state = {k: v for k, v in vars(estimator).items() if not k.startswith("_influence")}
     new.__dict__.update(copy.deepcopy(state))
     _set_influence_params(new, estimator, influence_params)
-    # checks feature count and names against the fit (reset=False)
-    validate_data(new, X_train, reset=False, skip_check_array=True)
+    # checks feature count and names against the fit (reset=False); a dask
+    # DataFrame's names are those of its empty pandas meta
+    lazy = is_dask_collection(X_train)
+    shown = X_train._meta if lazy and hasattr(X_train, "columns") else X_train
+    validate_data(new, shown, reset=False, skip_check_array=True)
+    if lazy:  # training rows on a cluster: stay lazy
+        from ._dask import dask_arrays
+
+        X_train, y_train, sample_weight = dask_arrays(X_train, y_train, sample_weight)
     n = _num_rows(X_train)
     if _num_rows(y_train) != n:
         raise ValueError(f"y_train has {_num_rows(y_train)} rows but X_train has {n}.")
@@ -116,9 +128,12 @@ def attach(estimator, X_train, y_train, sample_weight=None, **influence_params):
         )
     adapter_for(new).check_supported()
     classes = getattr(new, "classes_", None)
-    if classes is not None and not np.array_equal(np.unique(y_train), classes):
+    labels = np.unique(y_train)
+    if is_dask_collection(labels):
+        labels = labels.compute()
+    if classes is not None and not np.array_equal(labels, classes):
         warnings.warn(
-            f"y_train has labels {np.unique(y_train)!r} but {cls.__name__} was fitted "
+            f"y_train has labels {labels!r} but {cls.__name__} was fitted "
             f"on {classes!r}: this is probably not its training data.",
             UserWarning,
             stacklevel=2,

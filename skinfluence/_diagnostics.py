@@ -20,7 +20,6 @@ import warnings
 import numpy as np
 
 from ._classical import objective_of
-from ._objective import as_dense
 from ._removal import group_newton_step
 from ._residual_diagnostics import ClassicalDiagnosticsMixin
 
@@ -240,6 +239,4 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         >>> bool((model.self_influence() <= 0).all())
         True
         """
-        fitted = self.influence_state()
-        G = as_dense(fitted.objective.sample_gradients(fitted.theta))
-        return np.einsum("ip,ip->i", G, fitted.influence_params())
+        return self.influence_state().self_influence()

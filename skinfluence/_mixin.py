@@ -237,6 +237,11 @@ class InfluenceMixin(RemovalMixin, DiagnosticsMixin):
         k = int(min(k, n))
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
+        if fitted.distributed:  # per-chunk candidates merged in a tree
+            top = fitted.top_influences(X_test, Y_test, k)
+            if as_frame:
+                return _frames.top_influences_frame(self, X_raw, y_test, top)
+            return top
         low_i, low_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         high_i, high_v = np.empty((m, k), dtype=np.intp), np.empty((m, k))
         width = max(1, int(np.sqrt(n)))  # test points per block

@@ -21,6 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import gen_batches
 
+from ._penalties import Penalty
+
 
 def as_dense(a):
     """A dense ndarray of ``a`` (sparse matrices are expanded)."""
@@ -107,11 +109,16 @@ class LinearObjective(Objective):
         Effective weights ``s_i`` (sample weight times class weight), ``> 0`` in sum.
     penalty : :class:`~skinfluence._penalties.Penalty`
     fit_intercept : bool
+    weight_sum : float, default=None
+        ``S`` of the whole training set when ``X`` holds only some of its rows (a
+        chunk); ``None``: the sum of ``sample_weight``.
     """
 
     feature_perturbation = True
 
-    def __init__(self, loss, X, Y, sample_weight, penalty, fit_intercept):
+    def __init__(
+        self, loss, X, Y, sample_weight, penalty, fit_intercept, weight_sum=None
+    ):
         self.loss = loss
         self.X = X
         self.Y = _as_2d_outputs(Y)
@@ -121,7 +128,9 @@ class LinearObjective(Objective):
         self.n_samples, self.n_features = X.shape
         self.n_outputs = loss.n_outputs
         self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
-        self.weight_sum = float(self.sample_weight.sum())
+        if weight_sum is None:
+            weight_sum = self.sample_weight.sum()
+        self.weight_sum = float(weight_sum)
         if not self.weight_sum > 0:
             raise ValueError("The sum of the effective sample weights must be > 0.")
         if penalty.n_params != self.n_params:
@@ -418,7 +427,7 @@ class ActiveSetObjective(Objective):
         self.X, self.Y = inner.X, inner.Y
         l2, l1 = np.zeros(n_params), np.zeros(n_params)
         l2[self.keep], l1[self.keep] = inner.penalty.l2, inner.penalty.l1
-        self.penalty = type(inner.penalty)(l2, l1, inner.penalty.scaling)
+        self.penalty = Penalty(l2, l1, inner.penalty.scaling, inner.penalty.totals)
 
     def _X(self, X):
         return None if X is None else X[:, self.columns]

@@ -36,6 +36,9 @@ class Penalty:
     l2: np.ndarray
     l1: np.ndarray = field(default=None)
     scaling: str = "fixed"
+    #: ``(S, n)`` of the whole training set when the objective holds only some of
+    #: its rows (a chunk of a dask array); ``None``: the rows given are all of them
+    totals: tuple | None = None
 
     def __post_init__(self):
         l2 = np.asarray(self.l2, dtype=np.float64).ravel()
@@ -69,10 +72,11 @@ class Penalty:
     def removal_fractions(self, sample_weight):
         """``δ_i`` of every single row, shape (n,): removing rows ``I`` multiplies
         Ω by ``1 − Σ_I δ_i`` (``δ = 0`` for a fixed penalty)."""
+        weight_sum, n_rows = self.totals or (np.sum(sample_weight), sample_weight.size)
         if self.scaling == "weight_sum":
-            return sample_weight / np.sum(sample_weight)
+            return sample_weight / weight_sum
         if self.scaling == "row_count":
-            return np.full(sample_weight.size, 1.0 / sample_weight.size)
+            return np.full(sample_weight.size, 1.0 / n_rows)
         return np.zeros(sample_weight.size)
 
     @property
@@ -82,4 +86,4 @@ class Penalty:
 
     def take(self, keep):
         """The penalty on the coordinates ``keep`` only."""
-        return Penalty(self.l2[keep], self.l1[keep], self.scaling)
+        return Penalty(self.l2[keep], self.l1[keep], self.scaling, self.totals)

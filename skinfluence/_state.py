@@ -11,6 +11,7 @@ Data flows one way: estimator → adapter (:mod:`._adapters`) → objective
 (:mod:`._objective`) → solver (:mod:`._solvers`) → this state → public methods.
 """
 
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -43,8 +44,17 @@ class TrainingData:
     sample_weight: np.ndarray | None
     index: object = None
 
+    #: rows in memory (:class:`skinfluence._dask.DaskTrainingData`: in chunks)
+    chunked = False
+
     @classmethod
     def from_fit(cls, X, y, sample_weight=None):
+        """The training data as fitted; dask collections stay lazy
+        (:class:`skinfluence._dask.DaskTrainingData`)."""
+        if is_dask_collection(X):
+            from ._dask import DaskTrainingData
+
+            return DaskTrainingData.from_fit(X, y, sample_weight)
         X_copy = check_array(
             X, accept_sparse="csr", dtype=np.float64, copy=True, ensure_2d=True
         )
@@ -63,6 +73,10 @@ class TrainingData:
     def labels(self):
         """Row labels: the training DataFrame's index, else positions."""
         return np.arange(self.n_samples) if self.index is None else self.index
+
+    def fitted_influence(self, estimator, settings):
+        """The :class:`FittedInfluence` of ``estimator`` on these rows."""
+        return FittedInfluence(estimator, self, settings)
 
     def subset(self, keep):
         """The rows ``keep`` (positions), labels kept."""
@@ -106,6 +120,9 @@ class FittedInfluence:
     stationarity : Stationarity
     """
 
+    #: results over the training rows are lazy dask arrays (:mod:`._dask`)
+    distributed = False
+
     def __init__(self, estimator, data, settings):
         self.data = data
         self.settings = settings
@@ -114,7 +131,7 @@ class FittedInfluence:
         self.objective = adapter.objective(data.X, data.y, data.sample_weight)
         self.theta = adapter.theta()
         adapter.check_objective(self.objective)
-        self.solver = _hessian_solver(self.objective, self.theta, settings)
+        self.solver = hessian_solver(self.objective, self.theta, settings)
         adapter.check_solution(self.objective, self.solver)
         self.stationarity = self._stationarity()
         self._influence_params = None
@@ -186,6 +203,11 @@ class FittedInfluence:
         """``-g_iᵀ H⁻¹ f`` for columns ``f`` of ``gradients`` (n_params, m): (m, n)."""
         return self.train_gradient_product(-self.solver.solve(gradients)).T
 
+    def self_influence(self):
+        """``∇L(z_i)ᵀ influence_params[i]`` of every training row, (n,)."""
+        G = as_dense(self.objective.sample_gradients(self.theta))
+        return np.einsum("ip,ip->i", G, self.influence_params())
+
     def response(self, response_method):
         """The declared map from raw prediction to an output, and its name."""
         return self.adapter.response(response_method)
@@ -208,19 +230,11 @@ class FittedInfluence:
 
     # -- stationarity -----------------------------------------------------------------
     def _stationarity(self):
-        objective, theta, solver = self.objective, self.theta, self.solver
-        grad = objective.gradient(theta)
-        # typical effect of removing one row, sqrt(mean_i ‖(s_i/S) H⁻¹ g_i‖²),
-        # estimated on evenly spaced rows (256 with Cholesky, 16 with CG)
-        n_probe = 16 if solver.method == "cg" else 256
-        rows = np.unique(np.linspace(0, objective.n_samples - 1, n_probe).astype(int))
+        objective, theta = self.objective, self.theta
+        rows = probe_rows(objective.n_samples, self.solver)
         G = as_dense(objective.influence_gradients(theta, rows))
         w = objective.sample_weight[rows] / objective.weight_sum
-        solved = solver.solve(np.column_stack([G.T * w, grad]))
-        step = -solved[:, -1]
-        typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
-        ratio = np.linalg.norm(step) / typical if typical > 0 else np.inf
-        return Stationarity(grad, step, float(ratio))
+        return stationarity(objective.gradient(theta), G, w, self.solver)
 
     def warn_if_not_stationary(self, name):
         s = self.stationarity
@@ -282,6 +296,30 @@ class InfluenceState:
         return {"data": self.data, "_fitted": None, "_key": None}
 
 
+def probe_rows(n_samples, solver):
+    """Evenly spaced rows (256 with Cholesky, 16 with CG) on which the typical
+    effect of removing one row is estimated."""
+    n_probe = 16 if solver.method == "cg" else 256
+    return np.unique(np.linspace(0, n_samples - 1, n_probe).astype(int))
+
+
+def stationarity(grad, G, w, solver):
+    """:class:`Stationarity` from ``∇R(θ̂)`` and the influence gradients ``G`` and
+    removal shares ``w`` of the probe rows: the typical effect of removing one
+    row is ``sqrt(mean_i ‖w_i H⁻¹ g_i‖²)``."""
+    solved = solver.solve(np.column_stack([G.T * w, grad]))
+    step = -solved[:, -1]
+    typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
+    ratio = np.linalg.norm(step) / typical if typical > 0 else np.inf
+    return Stationarity(grad, step, float(ratio))
+
+
+def is_dask_collection(X):
+    """True for a dask array or DataFrame (without importing dask)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
+
+
 def validate_test_X(estimator, X):
     """``X`` checked against ``estimator``'s fit (features, names), float64, CSR
     or dense."""
@@ -290,7 +328,7 @@ def validate_test_X(estimator, X):
     )
 
 
-def _hessian_solver(objective, theta, settings):
+def hessian_solver(objective, theta, settings):
     """Cholesky of the dense Hessian, or matrix-free CG for many parameters."""
     kind = settings["hessian_solver"]
     if kind == "auto":
