@@ -30,17 +30,26 @@ TYPES = ("pearson", "deviance", "likelihood")
 MULTIPLE_TESTS = ("bonferroni", "sidak", "holm", "fdr_bh")
 
 
-def objective_of(estimator, what):
+def objective_of(estimator, what, rows=True):
     """The training objective in ``θ``, or a refusal naming the estimator when
-    its influence is computed without one (a dual form)."""
+    its influence is computed without one (a dual form) or, with ``rows``, when
+    the training rows' residuals are not in memory (chunked data)."""
+    name = type(estimator).__name__
     try:
-        return estimator.influence_state().objective
+        objective = estimator.influence_state().objective
     except NotImplementedError as error:
         raise NotImplementedError(
-            f"{type(estimator).__name__}: {what} need the training objective as a "
-            "function of the linear parameters θ, and this estimator computes its "
-            "influence without one (a dual form)."
+            f"{name}: {what} need the training objective as a function of the "
+            "linear parameters θ, and this estimator computes its influence "
+            "without one (a dual form)."
         ) from error
+    if rows and not objective.rows_in_memory:
+        raise NotImplementedError(
+            f"{name}: {what} need every training row's residual in memory, and "
+            "the training data are chunked (dask). Attach the model to an "
+            "in-memory copy of the rows to compute them."
+        )
+    return objective
 
 
 class Residuals:

@@ -271,6 +271,7 @@ class ChunkedObjective:
     """
 
     feature_perturbation = False
+    rows_in_memory = False
 
     def __init__(self, fitted, empty, H, diagonal, grad, phi_sum):
         self._fitted, self._empty = fitted, empty

@@ -114,7 +114,7 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         """``θ̂₍G₎ − θ*`` of every group (``θ* = θ̂ + newton_step_``), (G, p);
         NaN for a group whose removal leaves no Newton step."""
         fitted = self.influence_state()
-        objective_of(self, "group diagnostics")
+        objective_of(self, "group diagnostics", rows=False)
         groups = np.asarray(groups)
         if groups.ndim != 1 or groups.shape[0] != fitted.n_samples:
             raise ValueError(

@@ -53,6 +53,9 @@ class Objective:
     feature_perturbation = False
     #: coordinates held at zero (an L1 active set's inactive coefficients)
     n_frozen = 0
+    #: targets ``Y`` and ``raw_prediction(θ)`` of the training rows are at hand
+    #: (residual-based diagnostics need them)
+    rows_in_memory = True
 
     def influence_gradients(self, theta, rows=None):
         """Rows ``g_i`` with ``S ∂θ̂/∂s_i = -H⁻¹ g_i``: ``∇L_i`` plus the penalty's

@@ -742,3 +742,29 @@ def test_too_few_rows_for_a_leave_one_out_scale():
     for method in ("sigma_loo", "summary_frame", "dfbetas", "covratio"):
         with pytest.raises(ValueError, match="n − p − 1|more than"):
             getattr(model, method)()
+
+
+def test_chunked_dask_data_groups_work_residuals_refused():
+    """On dask training data the group diagnostics equal the in-memory ones; the
+    residual-based ones need the rows' residuals in memory and refuse clearly."""
+    da = pytest.importorskip("dask.array")
+    from sklearn.linear_model import LogisticRegression
+
+    from skinfluence import attach
+
+    X, y, w = _weighted_data(False)
+    y = (y > np.median(y)).astype(int)
+    est = LogisticRegression(tol=1e-12).fit(X, y, sample_weight=w)
+    memory = attach(est, X, y, w)
+    chunked = attach(
+        est, da.from_array(X, chunks=(40, 4)), da.from_array(y, chunks=40),
+        da.from_array(w, chunks=40),
+    )  # fmt: skip
+    groups = np.arange(80) % 7
+    for method in ("cooks_distance", "dfbeta"):
+        got = np.asarray(getattr(chunked, method)(groups=groups))
+        expected = getattr(memory, method)(groups=groups)
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-14)
+    for method in ("studentized_residuals", "press_residuals", "summary_frame"):
+        with pytest.raises(NotImplementedError, match="chunked"):
+            getattr(chunked, method)()
