@@ -176,15 +176,3 @@ def adjust_pvalues(p, method):
     out = np.empty(m)
     out[order] = np.minimum(adj, 1.0)
     return out
-
-
-def parameter_names(estimator, n_params):
-    """Names of ``θ = [coef_.ravel(), intercept_]`` for a single-output model."""
-    names = getattr(estimator, "feature_names_in_", None)
-    n_coef = np.ravel(estimator.coef_).size
-    names = (
-        [str(c) for c in names]
-        if names is not None
-        else [f"x{j}" for j in range(n_coef)]
-    )
-    return (names + ["intercept"])[:n_params]

@@ -12,10 +12,9 @@ from ._classical import (
     adjust_pvalues,
     flag_thresholds,
     objective_of,
-    parameter_names,
 )
 from ._constraints import validated
-from ._frames import computed_with_arrays, labelled
+from ._frames import computed_with_arrays, labelled, param_names
 from ._frames import require_pandas as _pandas
 
 
@@ -317,7 +316,7 @@ class ClassicalDiagnosticsMixin:
         pd = _pandas()
         res = Residuals(self)
         dfbetas = self.dfbetas()
-        names = parameter_names(self, dfbetas.shape[1])
+        names = param_names(self.influence_state().adapter.estimator, dfbetas.shape[1])
         columns = {f"dfb_{name}": dfbetas[:, j] for j, name in enumerate(names)}
         columns.update(
             dffits=res.dffits(),

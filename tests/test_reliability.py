@@ -7,6 +7,7 @@ oracles of ``tests/oracles.py``), or one of our clear errors: a ``ValueError`` /
 warning (``doc/guide/refusals.rst``). Never an internal error type.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -531,6 +532,32 @@ def test_advice_for_an_estimator_with_tol_mentions_it():
     model = quiet(lambda: sk.InfluenceLogisticRegression(max_iter=2).fit(X, Y_BINARY))
     with pytest.warns(NonStationaryWarning, match="smaller tol"):
         model.influence_params_
+
+
+SMOOTHED = {
+    "smooth_pinball_temperature": lambda: sk.InfluenceQuantileRegressor(
+        alpha=0.01, smooth_pinball_temperature=0.01
+    ).fit(X, Y),
+    "smooth_epsilon_temperature": lambda: sk.InfluenceLinearSVR(
+        smooth_epsilon_temperature=0.01, tol=1e-12, max_iter=100_000
+    ).fit(X, Y),
+    "smooth_hinge_temperature": lambda: sk.InfluenceLinearSVC(
+        loss="hinge", smooth_hinge_temperature=0.1, tol=1e-12, max_iter=100_000
+    ).fit(X, Y_BINARY),
+}
+
+
+@pytest.mark.parametrize("parameter", SMOOTHED)
+def test_advice_for_a_smoothed_loss_does_not_mention_tol(parameter):
+    """The estimator minimizes its exact, kinked loss: the smooth surrogate's
+    gradient at the fit is not zero at any tol (here fitted at tol=1e-12 where
+    there is one), so the warning must not send the user to a smaller tol."""
+    model = quiet(SMOOTHED[parameter])
+    with pytest.warns(NonStationaryWarning) as record:
+        model.influence_params_
+    text = str(record[0].message)
+    assert re.search(r"\btol\b", text) is None
+    assert f"{parameter}=" in text and "expected" in text
 
 
 def test_exact_removal_says_when_its_refit_did_not_converge():
