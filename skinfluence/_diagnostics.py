@@ -85,7 +85,7 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         >>> round(float(h.sum()), 6)  # trace of the hat matrix = number of parameters
         11.0
         """
-        return self.influence_state().loo().leverage.copy()
+        return self.influence_state().leverage().copy()
 
     @validated({"groups": ["array-like", None]})
     @labelled("dfbeta")

@@ -343,6 +343,10 @@ class KernelRidgeInfluence:
                 df[np.ix_(self.zero, ts)] = R[np.ix_(self.zero, ts)] * variance[:, None]
         return -2.0 * self.weight_sum * np.sum(R * df, axis=1)
 
+    def leverage(self):
+        """Hat values ``h_ii`` of every row."""
+        return self.loo().leverage
+
     def loo(self):
         if self._loo is None:
             self._loo = KernelLeaveOneOut(self)
