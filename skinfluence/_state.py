@@ -150,7 +150,7 @@ class FittedInfluence:
         adapter.check_solution(self.objective, self.solver)
         self.stationarity = self._stationarity()
         self._influence_params = None
-        self._loo = None
+        self._loo = self._leverage = None
 
     # -- validation of user inputs ------------------------------------------------
     def validate_X(self, X):
@@ -258,13 +258,24 @@ class FittedInfluence:
             warnings.warn(note, UserWarning, stacklevel=4)
         return self._loo
 
+    def leverage(self):
+        """Generalized hat values ``h_ii`` of every row (memoized); from the
+        leave-one-out pieces when those exist, else without their (n, p) array."""
+        if self._loo is not None:
+            return self._loo.leverage
+        if self._leverage is None:
+            from ._removal import output_leverages
+
+            self._leverage = output_leverages(self).sum(axis=1)
+        return self._leverage
+
     def has_influence_params(self):
         """Whether :meth:`influence_params` is already computed."""
         return self._influence_params is not None
 
     def clear_results(self):
         """Forget memoized results, keep the factored Hessian (for benchmarks)."""
-        self._influence_params = self._loo = None
+        self._influence_params = self._loo = self._leverage = None
 
     # -- stationarity -----------------------------------------------------------------
     def _stationarity(self):
@@ -278,9 +289,12 @@ class FittedInfluence:
         """Warn when the fit separates the training data and some row's leverage
         is at least ``threshold``: its first-order influence is then off by the
         factor ``1/(1 − h_ii)`` ≥ 2, and a refit can move much further."""
-        if not self.adapter.separates(self.objective):
+        # every leverage costs one solve per row: with conjugate gradients (models
+        # too large to factor) that is one CG solve per training row, so the
+        # check is skipped there (doc/guide/refusals.rst)
+        if self.solver.method == "cg" or not self.adapter.separates(self.objective):
             return
-        leverage = self.loo().leverage
+        leverage = self.leverage()
         top = int(np.nanargmax(leverage))
         if not leverage[top] >= threshold:
             return
