@@ -27,11 +27,10 @@ from ._penalties import Penalty
 
 #: rows of ``[X, 1]`` per block of the dense Hessian assembly (about 8 MB of float64)
 GRAM_BLOCK_ELEMENTS = 2**20
-#: rows of ``G`` per block in :meth:`LinearObjective.influence_gradient_product`
-#: (each product packs ``A`` again: measured with p = 1010, m = 1000, blocks of
-#: 259 rows cost 1.56x one product, 1024 rows 1.43x, 4096 rows 1.09x), and at
-#: most ``PRODUCT_BLOCK_ELEMENTS`` elements (32 MB)
-PRODUCT_BLOCK_ROWS = 4096
+#: elements of ``G`` per block of rows in :meth:`LinearObjective.influence_gradient_product`
+#: (32 MB: each product packs ``A`` again; measured with p = 1010, m = 1000,
+#: blocks of 259 rows cost 1.56x one product, 1024 rows 1.43x, 4096 rows 1.09x;
+#: for p = 101, blocks of 4096 rows were slower than 32 MB ones)
 PRODUCT_BLOCK_ELEMENTS = 2**22
 #: elements of ``[X, 1]`` per block of rows of the multinomial Hessian (~2 MB)
 HESSIAN_BLOCK_ELEMENTS = 2**18
@@ -247,8 +246,7 @@ class LinearObjective(Objective):
         if out is None:
             out = np.empty((m, n_rows))
         At = np.ascontiguousarray(A.T)
-        step = min(PRODUCT_BLOCK_ROWS, PRODUCT_BLOCK_ELEMENTS // self.n_params)
-        step = max(1, min(n_rows, step))
+        step = max(1, min(n_rows, PRODUCT_BLOCK_ELEMENTS // self.n_params))
         G = np.empty((step, self.n_params))
         # float32 results: each block's float64 product, rounded into ``out``
         buffer = None if out.dtype == np.float64 else np.empty((m, step))

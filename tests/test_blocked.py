@@ -53,7 +53,8 @@ def test_blocked_dense_paths_match_one_dense_solve(
     params_ref, loss_ref = _reference(model, X_test, y_test)
     scale_p, scale_l = np.abs(params_ref).max(), np.abs(loss_ref).max()
     # blocks of 5 rows (the last one partial: 157 = 31 * 5 + 2)
-    monkeypatch.setattr(objective_module, "PRODUCT_BLOCK_ROWS", 5)
+    p = model.influence_state().n_params
+    monkeypatch.setattr(objective_module, "PRODUCT_BLOCK_ELEMENTS", 5 * p)
     model._influence_state.clear()
     params = model.influence_params_
     assert params.flags.c_contiguous and params.shape == params_ref.shape
