@@ -167,7 +167,7 @@ def run(name, data, params, repeats, refit_rows):
                         model, X, y
                     )
                     out = 2.0 * a.explain(X_test, y_test)  # ½(y − f)² → (y − f)²
-                caught[:] = sorted({str(m.message).split(".")[0] for m in w})
+                caught[:] = sorted({str(m.message)[:48] for m in w})
                 return out
 
             try:

@@ -143,8 +143,26 @@ class Adapter:
         """Whether the fit stops at a tolerance (else it is a direct solve)."""
         return self.estimator.get_params(deep=False).get("tol") is not None
 
+    def smoothing(self):
+        """The estimator parameter holding the temperature of the smooth
+        surrogate that replaces a kinked loss the estimator minimizes exactly
+        (``None``: influences use the estimator's own loss)."""
+        return None
+
     def convergence_advice(self, objective):
         """What brings this estimator closer to its minimum, for warnings."""
+        smoothing = self.smoothing()
+        if smoothing is not None:
+            t = getattr(self.estimator, smoothing)
+            return (
+                f"This gap is expected: {self.name} minimizes its exact, "
+                "non-smooth loss, and influences use its smooth surrogate "
+                f"({smoothing}={t:g}), whose gradient at the fitted weights is not "
+                "zero however tightly the estimator is fitted. Influences are the "
+                "sample-dependent part of one Newton step on the surrogate (user "
+                "guide: smoothing); newton_update() takes that step, and "
+                "set_config(stationarity_threshold=np.inf) silences this warning."
+            )
         params = self.estimator.get_params(deep=False)
         if self.iterative(objective):
             knobs = ["a smaller tol (e.g. tol=1e-8)"]
@@ -747,6 +765,9 @@ class LinearSVCAdapter(_OneVsRestAdapter):
             return SmoothHinge(_smooth_hinge_temperature(self), K)
         return SquaredHinge(K)
 
+    def smoothing(self):
+        return "smooth_hinge_temperature" if self.estimator.loss == "hinge" else None
+
     def effective_weights(self, y, sample_weight):
         return _class_weighted(self.estimator, y, _weights(y, sample_weight))
 
@@ -777,6 +798,11 @@ class LinearSVRAdapter(Adapter):
                 est.epsilon, _smooth_epsilon_temperature(self)
             )
         return SquaredEpsilonInsensitive(est.epsilon)
+
+    def smoothing(self):
+        if self.estimator.loss == "epsilon_insensitive":
+            return "smooth_epsilon_temperature"
+        return None
 
     def responses(self):
         return {"predict": Identity()}
@@ -828,6 +854,9 @@ class _SGDAdapter(Adapter):
             )
         if est.loss == "hinge":
             _smooth_hinge_temperature(self)
+
+    def smoothing(self):
+        return "smooth_hinge_temperature" if self.estimator.loss == "hinge" else None
 
     def penalty(self, s, n_rows):
         est = self.estimator
@@ -983,6 +1012,9 @@ class QuantileRegressorAdapter(Adapter):
         est = self.estimator
         return SmoothPinball(est.quantile, est.smooth_pinball_temperature)
 
+    def smoothing(self):
+        return "smooth_pinball_temperature"
+
     def responses(self):
         return {"predict": Identity()}
 
@@ -1007,7 +1039,7 @@ class KernelRidgeAdapter(Adapter):
     """KernelRidge: ``Σ s_i ‖y_i − K_i c‖² + α cᵀKc`` in the dual coefficients ``c``.
 
     No linear objective: the state is built in dual form through the kernel
-    matrix by :mod:`skinfluence._kernel_ridge`. ``θ = dual_coef_.ravel()``.
+    matrix by :mod:`skinfluence._dual`. ``θ = dual_coef_.ravel()``.
     """
 
     def theta(self):
@@ -1041,7 +1073,7 @@ class KernelRidgeAdapter(Adapter):
         return {"predict": Identity()}
 
     def fitted_influence(self, data, settings):
-        from ._kernel_ridge import KernelRidgeInfluence
+        from ._dual import KernelRidgeInfluence
 
         if data.chunked:
             raise NotImplementedError(

@@ -420,7 +420,7 @@ class DaskFittedInfluence(FittedInfluence):
         context.stationarity = self.stationarity
         self._context = dask.delayed(context, pure=True)
         self._influence_params = None
-        self._loo = None
+        self._loo = self._leverage = None
 
     # -- plumbing ------------------------------------------------------------------------
     def _sum(self, task, *args):
@@ -491,6 +491,10 @@ class DaskFittedInfluence(FittedInfluence):
     def self_influence(self):
         self._require_factor("self_influence")
         return self.map_rows(_chunk_self_influence, (), ())
+
+    def leverage(self):
+        """Lazy hat values, from the chunks' leave-one-out pieces."""
+        return self.loo().leverage
 
     def loo(self):
         self._require_factor("Leave-one-out (leverage, Cook's distance, DFBETA)")

@@ -22,10 +22,11 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._classical import ClassicalDiagnosticsMixin, objective_of
+from ._classical import objective_of
 from ._constraints import Result, validated
 from ._frames import labelled
 from ._removal import group_newton_step
+from ._residual_diagnostics import ClassicalDiagnosticsMixin
 
 
 class DiagnosticsMixin(ClassicalDiagnosticsMixin):
@@ -84,7 +85,7 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         >>> round(float(h.sum()), 6)  # trace of the hat matrix = number of parameters
         11.0
         """
-        return self.influence_state().loo().leverage.copy()
+        return self.influence_state().leverage().copy()
 
     @validated({"groups": ["array-like", None]})
     @labelled("dfbeta")
@@ -127,7 +128,7 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         """``θ̂₍G₎ − θ*`` of every group (``θ* = θ̂ + newton_step_``), (G, p);
         NaN for a group whose removal leaves no Newton step."""
         fitted = self.influence_state()
-        objective_of(self, "group diagnostics")
+        objective_of(self, "group diagnostics", rows=False)
         groups = np.asarray(groups)
         if groups.ndim != 1 or groups.shape[0] != fitted.n_samples:
             raise ValueError(

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import stats
 
 from ._classical import Residuals, flag_thresholds
+from ._frames import param_names
 
 
 def _axes(ax):
@@ -329,9 +330,8 @@ class DiagnosticIndexDisplay:
 
     @staticmethod
     def _one_parameter(estimator, dfbetas, parameter):
-        from ._classical import parameter_names
-
-        names = parameter_names(estimator, dfbetas.shape[1])
+        last = estimator.influence_state().adapter.estimator
+        names = param_names(last, dfbetas.shape[1])
         if parameter is None:
             raise ValueError(f"dfbetas needs parameter=, one of {names} or a position.")
         if isinstance(parameter, str):

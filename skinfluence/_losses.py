@@ -217,6 +217,10 @@ class MultinomialLogLoss(Loss):
         pv = p * v
         return pv - p * pv.sum(axis=1, keepdims=True)
 
+    def offdiagonal_factor(self, y, raw):
+        """``U`` (n, K) with ``∂²L/∂raw_k∂raw_j = -U_k U_j`` for ``k ≠ j``: ``p``."""
+        return softmax(raw, axis=1)
+
     def hessian_blocks(self, y, raw):
         p = softmax(raw, axis=1)
         out = -p[:, :, None] * p[:, None, :]

@@ -150,6 +150,36 @@ class LeaveOneOut:
         self.changes, self.quadratic = changes, quadratic
 
 
+def output_leverages(fitted):
+    """``diag(D_i J_i A⁻¹ J_iᵀ)`` of every row, (n, k), without the (n, p)
+    leave-one-out changes: memory-bounded batches of one solve each."""
+    objective, solver = fitted.objective, fitted.solver
+    n, p, S = objective.n_samples, objective.n_params, objective.weight_sum
+    rows, out = np.arange(n), None
+    for batch in row_batches(n, 4 * max(objective.n_outputs, 2) * p):
+        J, D, _ = _row_pieces(fitted, rows[batch])
+        b, k, _ = J.shape
+        Y = solver.solve(J.reshape(b * k, p).T).T.reshape(b, k, p) / S
+        if out is None:
+            out = np.empty((n, k))
+        out[batch] = np.einsum("ikl,ilk->ik", D, np.einsum("ikp,ilp->ikl", J, Y))
+    return np.zeros((0, 1)) if out is None else out
+
+
+def changes_array(n, p):
+    """The (n, p) array of every row's leave-one-out change, or a clear error."""
+    try:
+        return np.empty((n, p))
+    except MemoryError as exc:
+        raise MemoryError(
+            f"Leave-one-out changes of every row need an array of {n} × {p} float64 "
+            f"({8.0 * n * p / 1e9:.3g} GB), more than this machine can allocate: "
+            "loo_params_change, dfbeta(s), cooks_distance and the residual "
+            "diagnostics use it. leverage() needs no such array; "
+            "remove_effect(rows, method='newton') gives the change for chosen rows."
+        ) from exc
+
+
 def leave_one_out(fitted):
     """:class:`LeaveOneOut` of every training row, in memory-bounded batches."""
     objective, solver = fitted.objective, fitted.solver
@@ -157,7 +187,7 @@ def leave_one_out(fitted):
     S, penalty = objective.weight_sum, objective.penalty
     deltas = penalty.removal_fractions(objective.sample_weight)
     shifted = penalty.shifts_on_removal
-    leverage, changes, quad = None, np.empty((n, p)), np.empty(n)
+    leverage, changes, quad = None, changes_array(n, p), np.empty(n)
     degenerate = np.zeros(n, dtype=bool)
     rows = np.arange(n)
     # J, Y (and Y of the unshifted Hessian) of (k, p) per row, k ≤ max(K, 2)

@@ -150,7 +150,7 @@ class FittedInfluence:
         adapter.check_solution(self.objective, self.solver)
         self.stationarity = self._stationarity()
         self._influence_params = None
-        self._loo = None
+        self._loo = self._leverage = None
 
     # -- validation of user inputs ------------------------------------------------
     def validate_X(self, X):
@@ -223,14 +223,16 @@ class FittedInfluence:
         objective = self.objective
         A = np.asarray(A, dtype=np.float64).reshape(objective.n_params, -1)
         dtype = np.dtype(self.settings["output_dtype"])
-        # float32: float64 blocks of 1/8 of working_memory, rounded into the result
-        width = A.shape[1] * objective.n_outputs * (1 if dtype == np.float64 else 8)
-        batches = list(row_batches(objective.n_samples, width))
-        if len(batches) == 1 and dtype == np.float64:  # no copy into a result
-            return objective.influence_gradient_product(self.theta, A)
         out = np.empty((A.shape[1], objective.n_samples), dtype)  # returned transposed
+        # temporaries of each batch bounded by working_memory (float32 results:
+        # float64 blocks of 1/8 of it, rounded into the result), unless the
+        # objective bounds them itself
+        width = A.shape[1] * objective.n_outputs * (1 if dtype == np.float64 else 8)
+        batches = row_batches(objective.n_samples, width)
+        if getattr(objective, "blocked_product", False):  # one call, one buffer
+            batches = [slice(None)]
         for batch in batches:
-            out[:, batch] = objective.influence_gradient_product(self.theta, A, batch).T
+            objective.influence_gradient_product(self.theta, A, batch, out[:, batch])
         return out.T
 
     def influence_on(self, gradients):
@@ -256,13 +258,24 @@ class FittedInfluence:
             warnings.warn(note, UserWarning, stacklevel=4)
         return self._loo
 
+    def leverage(self):
+        """Generalized hat values ``h_ii`` of every row (memoized); from the
+        leave-one-out pieces when those exist, else without their (n, p) array."""
+        if self._loo is not None:
+            return self._loo.leverage
+        if self._leverage is None:
+            from ._removal import output_leverages
+
+            self._leverage = output_leverages(self).sum(axis=1)
+        return self._leverage
+
     def has_influence_params(self):
         """Whether :meth:`influence_params` is already computed."""
         return self._influence_params is not None
 
     def clear_results(self):
         """Forget memoized results, keep the factored Hessian (for benchmarks)."""
-        self._influence_params = self._loo = None
+        self._influence_params = self._loo = self._leverage = None
 
     # -- stationarity -----------------------------------------------------------------
     def _stationarity(self):
@@ -276,45 +289,27 @@ class FittedInfluence:
         """Warn when the fit separates the training data and some row's leverage
         is at least ``threshold``: its first-order influence is then off by the
         factor ``1/(1 − h_ii)`` ≥ 2, and a refit can move much further."""
-        if not self.adapter.separates(self.objective):
+        # every leverage costs one solve per row: with conjugate gradients (models
+        # too large to factor) that is one CG solve per training row, so the
+        # check is skipped there (doc/guide/refusals.rst)
+        if self.solver.method == "cg" or not self.adapter.separates(self.objective):
             return
-        h, top, checked = self._largest_leverage()
-        if not h >= threshold:
+        leverage = self.leverage()
+        top = int(np.nanargmax(leverage))
+        if not leverage[top] >= threshold:
             return
-        among = "" if checked is None else f" of {checked} evenly spaced rows checked"
         warnings.warn(
             f"{name} separates its training data: its minimizer is finite only "
             "because of the penalty (C=np.inf would have none), and it moves far "
-            f"when a row near the boundary is removed. Largest leverage{among} "
-            f"h = {h:.4g} (row {top}): first-order influence of such "
-            f"rows is off by a factor 1/(1 − h) = {1 / max(1 - h, 1e-300):.3g}, "
+            f"when a row near the boundary is removed. Largest leverage "
+            f"h = {leverage[top]:.4g} (row {top}): first-order influence of such "
+            f"rows is off by a factor 1/(1 − h) = {1 / max(1 - leverage[top], 1e-300):.3g}, "
             "and one Newton step can be far off too. Trust influence only for rows "
             "with small leverage (see leverage()); use remove_effect(..., "
             "method='exact') for the others, or a smaller C.",
             SeparationWarning,
             stacklevel=5,
         )
-
-    def _largest_leverage(self):
-        """``(h, row, checked)``: the largest leverage, over every row with
-        Cholesky (the leave-one-out pieces, kept for later); with CG over the
-        probe rows only (``checked`` of them, solved to the probes' tolerance),
-        since every row would be ``n`` more right-hand sides."""
-        if self.solver.method != "cg":
-            leverage = self.loo().leverage
-            top = int(np.nanargmax(leverage))
-            return leverage[top], top, None
-        from ._removal import _row_pieces
-
-        rows = probe_rows(self.objective.n_samples, self.solver)
-        J, D, _ = _row_pieces(self, rows)
-        b, k, p = J.shape
-        tol = STATIONARITY_PROBE_TOL
-        Y = self.solver.solve(J.reshape(b * k, p).T, tol=tol).T.reshape(b, k, p)
-        JY = np.einsum("ikp,ilp->ikl", J, Y)
-        leverage = np.einsum("ikl,ilk->i", D, JY) / self.objective.weight_sum
-        top = int(np.nanargmax(leverage))
-        return leverage[top], int(rows[top]), rows.size
 
     def warn_if_not_stationary(self, name):
         s = self.stationarity

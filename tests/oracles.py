@@ -353,6 +353,27 @@ def weight_derivative(f, s, i, h):
     return (4 * central(h / 2) - central(h)) / 3
 
 
+def piecewise_weight_derivative(solve, s, i, piece, steps=(1e-5, 1e-7)):
+    """``S ∂θ/∂s_i`` of an exact solution that is piecewise smooth in the
+    weights (an LP vertex, an active set): central differences with the first
+    step ``h = step·S`` whose two refits stay on the solution's piece.
+
+    ``solve(w)`` returns ``(θ, piece)``, ``piece`` an array naming the piece
+    (LP basis, active sets); ``piece`` is that of ``solve(s)``. Returns
+    ``(derivative, h)``, or ``None`` when every step crosses a break (no
+    derivative there).
+    """
+    S = np.sum(s)
+    for h in np.multiply(steps, S):
+        up, down = np.array(s, dtype=float), np.array(s, dtype=float)
+        up[i] += h
+        down[i] -= h
+        (theta_up, piece_up), (theta_down, piece_down) = solve(up), solve(down)
+        if np.array_equal(piece_up, piece) and np.array_equal(piece_down, piece):
+            return S * (np.asarray(theta_up) - np.asarray(theta_down)) / (2 * h), h
+    return None
+
+
 def exact_quantile_regression(X, y, quantile, alpha, s, fit_intercept=True):
     """``min Σ s_i ρ_q(y_i - x_iᵀw - b) + S α‖w‖₁`` as a linear program, solved
     by HiGHS' dual simplex (a vertex: exact to round-off).

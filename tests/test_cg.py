@@ -186,27 +186,6 @@ def test_sparse_design_products_equal_scipy(n_threads, cache_block, monkeypatch)
     assert empty.dot(V).shape == (0, 4) and not empty.tdot(R[:0]).any()
 
 
-def test_separation_check_with_cg_uses_the_probe_rows():
-    """With CG the separation warning's leverage is that of the probe rows (no
-    leave-one-out over all n rows: ``n`` more right-hand sides), equal to the
-    full leave-one-out leverage of those rows."""
-    X, y = _sparse_data(60, 300, 2, density=0.05)  # p > n: separable
-    model = InfluenceLogisticRegression(C=100.0, tol=1e-10, max_iter=10_000)
-    model.fit(X, y)
-    with config_context(hessian_solver="cholesky", stationarity_threshold=np.inf):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            full = model.influence_state().loo().leverage
-    with config_context(hessian_solver="cg", stationarity_threshold=np.inf):
-        with pytest.warns(Warning, match="of 16 evenly spaced rows checked") as w:
-            state = model.influence_state()
-        assert state._loo is None  # not computed
-    assert any(type(x.message).__name__ == "SeparationWarning" for x in w)
-    h, row, checked = state._largest_leverage()
-    assert checked == 16
-    np.testing.assert_allclose(h, full[row], rtol=1e-3)
-
-
 def test_cg_preconditioner_setting_reaches_the_solver():
     """``set_config(cg_preconditioner=...)``: the influences are the same to
     cg_tol (both against Cholesky)."""

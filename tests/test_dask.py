@@ -204,6 +204,8 @@ def test_cg_on_chunks():
             chunked.influence_loss(X[:4], y[:4]),
             1e-8,
         )
+        groups = np.arange(X.shape[0]) % 6  # group removal: CG solves too
+        _close(memory.dfbeta(groups=groups), chunked.dfbeta(groups=groups), 1e-8)
         with pytest.raises(NotImplementedError, match="max_dense_params"):
             chunked.influence_params_
 
@@ -290,17 +292,33 @@ def test_local_cluster_memory_below_data():
 
 @pytest.mark.parametrize(
     "method",
-    ["studentized_residuals", "dffits", "covratio", "sigma_loo", "press_residuals"],
+    [
+        "studentized_residuals",
+        "dffits",
+        "covratio",
+        "sigma_loo",
+        "press_residuals",
+        "press_statistic",
+        "outlier_test",
+        "summary_frame",
+    ],
 )
 def test_residual_diagnostics_refuse_chunks(pairs, method):
+    """They need every row's residual in memory: a clear refusal, not an
+    internal TypeError/AttributeError."""
     _, chunked, _, _ = pairs["linear"]
     with pytest.raises(NotImplementedError, match="dask training data"):
         getattr(chunked, method)()
 
 
-def test_group_diagnostics_refuse_chunks(pairs):
-    _, chunked, X, _ = pairs["ridge"]
-    groups = np.arange(X.shape[0]) // 30
-    for method in (chunked.cooks_distance, chunked.dfbeta):
-        with pytest.raises(NotImplementedError, match="dask training data"):
-            method(groups=groups)
+@pytest.mark.parametrize("method", ["cooks_distance", "dfbeta"])
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_group_diagnostics_on_chunks(pairs, name, method):
+    """Removing whole groups works on the chunks and equals the in-memory
+    result (contiguous groups, and groups spread over every chunk)."""
+    memory, chunked, X, _ = pairs[name]
+    n = X.shape[0]
+    for groups in (np.arange(n) // 30, np.arange(n) % 7):
+        expected = getattr(memory, method)(groups=groups)
+        got = getattr(chunked, method)(groups=groups)
+        _close(expected, got)

@@ -304,6 +304,24 @@ def check_loo_loss(model, case):
     )
 
 
+def check_group_dfbeta(model, case):
+    groups = np.arange(case.n) % 5
+    c = model.dual_coef_.ravel()
+    expected = []
+    for label in range(5):
+        keep = np.flatnonzero(groups != label)
+        expected.append(c - padded(case.refit(keep=keep), keep, case.n))
+    assert rel_err(model.dfbeta(groups=groups), np.array(expected)) <= EXACT_RTOL
+
+
+def check_press(model, case):
+    expected = [
+        case.y[i] - case.loo_refit(i)[0].predict(case.X[i : i + 1])[0]
+        for i in range(case.n)
+    ]
+    assert rel_err(model.press_residuals(), np.array(expected)) <= EXACT_RTOL
+
+
 def hat_matrix(case):
     """``∂f(X_train)/∂y`` from refits on unit targets (the fit is linear in y)."""
     est = KernelRidge(**case.params)
@@ -330,17 +348,17 @@ CHECKS = {
     "loo_loss_change": check_loo_loss,
     "leverage": check_leverage,
     "dfbeta": check_dfbeta,
+    "dfbeta(groups)": check_group_dfbeta,
+    "press_residuals": check_press,
 }
 REFUSED = {"influence_perturbation", "cooks_distance", "dfbetas"}
 # the residual-based and group diagnostics need the objective in θ (issue 13)
 REFUSED |= {
     "cooks_distance(groups)",
-    "dfbeta(groups)",
     "studentized_residuals",
     "sigma_loo",
     "dffits",
     "covratio",
-    "press_residuals",
     "outlier_test",
     "summary_frame",
 }
@@ -437,7 +455,7 @@ def test_refusals_are_clear():
         InfluenceKernelRidge(alpha=0.0).fit(case.X, case.y).influence_params_
     with pytest.raises(NotImplementedError, match="kernel in its inputs"):
         model.influence_perturbation(case.X_test, case.y_test)
-    with pytest.raises(NotImplementedError, match="no linear objective"):
+    with pytest.raises(NotImplementedError, match="no objective in coefficients"):
         mean_loss(model, case.X_test, case.y_test)
     with pytest.raises(NotImplementedError, match="do not vanish"):
         model.remove_effect(0, method="influence")
@@ -451,6 +469,13 @@ def test_refusals_are_clear():
             case.X,
             case.y,
             sample_weight=-np.ones(10),
+        )
+    with pytest.raises(ValueError, match="not all zero"):
+        attach(
+            KernelRidge().fit(case.X, case.y),
+            case.X,
+            case.y,
+            sample_weight=np.zeros(10),
         )
     with pytest.raises(ValueError, match="alpha has 3 values for 1 targets"):
         InfluenceKernelRidge(alpha=[1.0, 2.0, 3.0]).fit(

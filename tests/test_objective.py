@@ -224,9 +224,11 @@ def test_dense_hessian_assembly_equals_the_sum_over_rows(
     loss, fit_intercept, block_elements, monkeypatch
 ):
     """The blocked symmetric rank-k assembly (mixed-sign curvature split in two,
-    a shift-invariant loss's diagonal blocks derived from the others) against
+    a shift-invariant loss's diagonal blocks derived from the others, the
+    multinomial's off-diagonal blocks from one wide update) against
     the per-row sum of Kronecker products."""
     monkeypatch.setattr(objective_module, "GRAM_BLOCK_ELEMENTS", block_elements)
+    monkeypatch.setattr(objective_module, "HESSIAN_BLOCK_ELEMENTS", block_elements)
     rng = np.random.default_rng(4)
     n, d, K = 23, 3, loss.n_outputs
     X = rng.normal(size=(n, d))

@@ -20,23 +20,27 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import INTERCEPT, influence_at, report_accuracy
+from conftest import (
+    INTERCEPT,
+    influence_at,
+    regression_problems,
+    report_accuracy,
+    standardized_diabetes,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from oracles import (
     exact_quantile_regression,
     minimize,
     objective_of,
+    piecewise_weight_derivative,
     theta_of,
     weight_derivative,
     with_theta,
 )
 from scipy.special import expit
 from scipy.stats import pearsonr, spearmanr
-from sklearn.datasets import load_diabetes
 from sklearn.linear_model import QuantileRegressor
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from skinfluence import InfluenceQuantileRegressor, NonStationaryWarning, attach
 
@@ -46,13 +50,9 @@ def problems(draw, unit_weights=True):
     """``unit_weights=False``: always uneven weights. With unit weights and
     ``q·n`` an integer the LP's minimizer is typically not unique (a whole edge
     is optimal): θ̂ jumps between its ends at ``s`` itself, no derivative."""
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    n, d = draw(st.integers(30, 60)), draw(st.integers(1, 4))
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, d)
-    y = X @ rng.normal(size=d) + 1.0 + rng.standard_t(3, size=n)
-    uneven = not unit_weights or draw(st.booleans())
-    s = rng.uniform(0.5, 2.0, n) if uneven else np.ones(n)
+    X, y, s = draw(
+        regression_problems(lambda rng, n: rng.standard_t(3, size=n), unit_weights)
+    )
     quantile = draw(st.sampled_from([0.2, 0.5, 0.9]))
     alpha = draw(st.sampled_from([0.0, 0.02, 0.3]))
     return X, y, s, quantile, alpha
@@ -153,20 +153,16 @@ def test_small_temperature_influence_vanishes_like_the_exact_derivative(
         influence = influence_at(model)
         checked = 0
         for i in range(0, len(y), 2):
-            for h in (1e-5 * S, 1e-7 * S):
-                up, down = s.copy(), s.copy()
-                up[i] += h
-                down[i] -= h
-                (t_up, b_up), (t_down, b_down) = (
-                    exact_quantile_regression(X, y, q, alpha, w, fit_intercept)
-                    for w in (up, down)
-                )
-                if np.array_equal(b_up, basis) and np.array_equal(b_down, basis):
-                    break
-            else:
+            found = piecewise_weight_derivative(
+                lambda w: exact_quantile_regression(X, y, q, alpha, w, fit_intercept),
+                s,
+                i,
+                basis,
+            )
+            if found is None:  # a break within ±h: no derivative there
                 continue
             checked += 1
-            exact = S * (t_up - t_down) / (2 * h)
+            exact, h = found
             assert np.abs(exact).max() <= 1e-9 * S / h * np.abs(theta).max()
             # zero coefficients: frozen, no influence at all
             assert np.all(
@@ -265,12 +261,7 @@ def test_leave_one_out_of_exact_refits():
     another vertex (a jump, not a derivative): the smoothed influence at the
     exact fit, first order and one Newton step, tracks those jumps only
     roughly. Medians (and minima) over the test points go to the table."""
-    X, y = load_diabetes(return_X_y=True)
-    X, Xt, y, yt = train_test_split(X, y, train_size=150, random_state=0)
-    scaler = StandardScaler().fit(X)
-    X, Xt = scaler.transform(X), scaler.transform(Xt)
-    mu, sd = y.mean(), y.std()
-    y, yt = (y - mu) / sd, (yt - mu) / sd
+    X, Xt, y, yt = standardized_diabetes()
     q, alpha, n = 0.5, 0.01, len(y)
     s = np.ones(n)
     theta, _ = exact_quantile_regression(X, y, q, alpha, s)

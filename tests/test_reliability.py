@@ -7,11 +7,13 @@ oracles of ``tests/oracles.py``), or one of our clear errors: a ``ValueError`` /
 warning (``doc/guide/refusals.rst``). Never an internal error type.
 """
 
+import re
 import warnings
 
 import numpy as np
 import pytest
 from oracles import cooks_distance, objective_of, oracle_loo, rel_err, theta_of
+from scipy import sparse
 from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
@@ -76,6 +78,17 @@ def warns(category, match):
     def check(call):
         with pytest.warns(category, match=match):
             return call()
+
+    return check
+
+
+def equals(expected):
+    """A case whose answer is a known value (textbook), without a warning."""
+
+    def check(call):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_allclose(call(), expected, atol=1e-10)
 
     return check
 
@@ -299,9 +312,7 @@ def one_weighted_row():
 
 def test_square_system_has_leverage_one_everywhere():
     """Textbook: the hat matrix of a square full-rank design is the identity."""
-    with pytest.warns(UserWarning, match="no leave-one-out Newton step"):
-        h = square().leverage()
-    np.testing.assert_allclose(h, 1.0, atol=1e-10)
+    np.testing.assert_allclose(square().leverage(), 1.0, atol=1e-10)
 
 
 def test_interpolating_fit_is_stationary():
@@ -353,7 +364,8 @@ DEGENERATE_CASES = [
         "one-row-ridge-leverage",
         one_weighted_row,
         lambda m: m.leverage(),
-        warns(UserWarning, "no leave-one-out Newton step"),
+        # the only weighted row fits itself through the free intercept: h = 1
+        equals(np.eye(1, 20).ravel()),
     ),
     (
         "one-row-ridge-dfbeta",
@@ -503,6 +515,48 @@ def test_separated_with_moderate_C_does_not_warn():
         separated(1.0).influence_params_
 
 
+def never_leave_one_out(fitted):
+    raise AssertionError("the (n, p) leave-one-out changes were built")
+
+
+def test_separated_cg_model_does_not_build_the_leave_one_out_array(monkeypatch):
+    """p > n sparse logistic (separable, CG solver): the separation check must not
+    build the (n, p) leave-one-out changes (MemoryError, 37 GB, at p = 1e5)."""
+    import skinfluence._removal as removal
+
+    monkeypatch.setattr(removal, "leave_one_out", never_leave_one_out)
+    X = sparse.random(60, 5000, density=0.01, random_state=0, format="csr")
+    y = np.arange(60) % 2
+    model = quiet(lambda: sk.InfluenceLogisticRegression(C=10.0).fit(X, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeparationWarning)
+        warnings.simplefilter("ignore", NonStationaryWarning)
+        values = model.influence_loss(X[:3], y[:3])
+    assert values.shape == (3, 60) and np.all(np.isfinite(values))
+
+
+def test_leverage_needs_no_leave_one_out_array(monkeypatch):
+    import skinfluence._removal as removal
+
+    model = quiet(lambda: separated(1.0))
+    monkeypatch.setattr(removal, "leave_one_out", never_leave_one_out)
+    h = quiet(model.leverage)
+    # textbook hat values: diag(W^½ X̃ A⁻¹ X̃ᵀ W^½), A = X̃ᵀ W X̃ + diag(1/C, 0)
+    Xt = np.column_stack([SEP_X, np.ones(len(SEP_X))])
+    p = model.predict_proba(SEP_X)[:, 1]
+    w = p * (1 - p)
+    A = Xt.T @ (w[:, None] * Xt) + np.diag([1.0] * SEP_X.shape[1] + [0.0])
+    expected = np.einsum("ij,ji->i", Xt, np.linalg.solve(A, (w[:, None] * Xt).T))
+    assert rel_err(h, expected) < 1e-8
+
+
+def test_leave_one_out_array_too_large_is_a_clear_memory_error():
+    from skinfluence._removal import changes_array
+
+    with pytest.raises(MemoryError, match=r"leverage\(\) needs no such array"):
+        changes_array(10**8, 10**8)
+
+
 def test_cooks_distance_logistic_with_p_at_least_n_uses_dispersion_one():
     """Dispersion 1 needs no residual degrees of freedom (oracle: Newton LOO)."""
     Xw, yw = RNG.normal(size=(6, 8)), np.array([0, 1, 0, 1, 0, 1])
@@ -531,6 +585,32 @@ def test_advice_for_an_estimator_with_tol_mentions_it():
     model = quiet(lambda: sk.InfluenceLogisticRegression(max_iter=2).fit(X, Y_BINARY))
     with pytest.warns(NonStationaryWarning, match="smaller tol"):
         model.influence_params_
+
+
+SMOOTHED = {
+    "smooth_pinball_temperature": lambda: sk.InfluenceQuantileRegressor(
+        alpha=0.01, smooth_pinball_temperature=0.01
+    ).fit(X, Y),
+    "smooth_epsilon_temperature": lambda: sk.InfluenceLinearSVR(
+        smooth_epsilon_temperature=0.01, tol=1e-12, max_iter=100_000
+    ).fit(X, Y),
+    "smooth_hinge_temperature": lambda: sk.InfluenceLinearSVC(
+        loss="hinge", smooth_hinge_temperature=0.1, tol=1e-12, max_iter=100_000
+    ).fit(X, Y_BINARY),
+}
+
+
+@pytest.mark.parametrize("parameter", SMOOTHED)
+def test_advice_for_a_smoothed_loss_does_not_mention_tol(parameter):
+    """The estimator minimizes its exact, kinked loss: the smooth surrogate's
+    gradient at the fit is not zero at any tol (here fitted at tol=1e-12 where
+    there is one), so the warning must not send the user to a smaller tol."""
+    model = quiet(SMOOTHED[parameter])
+    with pytest.warns(NonStationaryWarning) as record:
+        model.influence_params_
+    text = str(record[0].message)
+    assert re.search(r"\btol\b", text) is None
+    assert f"{parameter}=" in text and "expected" in text
 
 
 def test_exact_removal_says_when_its_refit_did_not_converge():

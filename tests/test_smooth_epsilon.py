@@ -18,21 +18,25 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import INTERCEPT, influence_at, report_accuracy
+from conftest import (
+    INTERCEPT,
+    influence_at,
+    regression_problems,
+    report_accuracy,
+    standardized_diabetes,
+)
 from hinge_oracle import exact_epsilon_svr
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from oracles import (
     minimize,
     objective_of,
+    piecewise_weight_derivative,
     theta_of,
     weight_derivative,
     with_theta,
 )
 from scipy.stats import pearsonr, spearmanr
-from sklearn.datasets import load_diabetes
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
 
 from skinfluence import InfluenceLinearSVR, NonStationaryWarning, attach
@@ -40,12 +44,7 @@ from skinfluence import InfluenceLinearSVR, NonStationaryWarning, attach
 
 @st.composite
 def problems(draw):
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    n, d = draw(st.integers(30, 60)), draw(st.integers(1, 4))
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, d)
-    y = X @ rng.normal(size=d) + 1.0 + rng.normal(size=n)
-    s = rng.uniform(0.5, 2.0, n) if draw(st.booleans()) else np.ones(n)
+    X, y, s = draw(regression_problems(lambda rng, n: rng.normal(size=n)))
     epsilon = draw(st.sampled_from([0.05, 0.3]))
     C = draw(st.floats(0.002, 1.0))
     return X, y, s, epsilon, C
@@ -158,16 +157,10 @@ def test_small_temperature_influence_is_the_exact_weight_derivative(fit_intercep
         scale = S * C * np.abs(Xa).max()  # one row's full pull
         errors, ratios = [], []
         for i in range(len(y)):
-            for h in (1e-5 * S, 1e-7 * S):  # a step that crosses no break
-                up, down = s.copy(), s.copy()
-                up[i] += h
-                down[i] -= h
-                (theta_up, sets_up), (theta_down, sets_down) = solve(up), solve(down)
-                if np.array_equal(sets_up, sets) and np.array_equal(sets_down, sets):
-                    break
-            else:
+            found = piecewise_weight_derivative(solve, s, i, sets)
+            if found is None:  # a break within ±h: no derivative there
                 continue
-            expected = S * (theta_up - theta_down) / (2 * h)
+            expected, h = found
             errors.append(np.abs(influence[i] - expected).max() / scale)
             roundoff = np.finfo(float).eps * (kappa + S / h) * scale
             ratios.append(
@@ -216,12 +209,7 @@ def test_leave_one_out_of_exact_refits():
     hardest test point: predicted change of its ε-insensitive loss when each
     row is removed against exact refits without it (``exact_epsilon_svr``),
     first-order influence and one Newton step, both at the exact solution."""
-    X, y = load_diabetes(return_X_y=True)
-    X, Xt, y, yt = train_test_split(X, y, train_size=150, random_state=0)
-    scaler = StandardScaler().fit(X)
-    X, Xt = scaler.transform(X), scaler.transform(Xt)
-    mu, sd = y.mean(), y.std()
-    y, yt = (y - mu) / sd, (yt - mu) / sd
+    X, Xt, y, yt = standardized_diabetes()
     C, epsilon = 0.05, 0.2
     coef, intercept, _ = exact_epsilon_svr(X, y, C, epsilon)
     j = int(np.argmax(np.abs(Xt @ coef + intercept - yt)))
