@@ -16,13 +16,17 @@ def rows_of(path):
         results = json.load(f)
     keyed = {}
     for case, rows in results["cases"].items():
-        baseline = ""
+        baseline = parent = ""
         for r in rows:
             if "median" not in r:
                 continue
             if "baseline" in r["metric"]:
                 baseline = r["metric"]
-            keyed[case, baseline, r["metric"]] = r
+            if not r["metric"].startswith(" "):
+                parent = r["metric"]
+            # an indented row (a detail of the row above it) keyed with its parent
+            sub = parent if r["metric"].startswith(" ") else ""
+            keyed[case, baseline, sub, r["metric"]] = r
     return results["machine"], keyed
 
 
@@ -52,7 +56,7 @@ def main(args):
     )
     print("|---|---|---|" + "---|" * len(loaded))
     for key in keys:
-        case, _, metric = key
+        case, _, _, metric = key
         found = [keyed.get(key) for _, _, keyed in loaded]
         target = next((r["target"] for r in found if r and "target" in r), "")
         cells = " | ".join(cell(r) for r in found)
