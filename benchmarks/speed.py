@@ -385,13 +385,12 @@ def case_diagnostics(size, repeats):
     return rows
 
 
-def case_sparse(size, repeats):
+def uniform_sparse(n, d, m, density, seed=0):
+    """The sparse case's design: uniformly random sparse entries, labels from a
+    sparse logistic model; ``n`` training and ``m`` test rows."""
     import scipy.sparse as sp
 
-    from skinfluence import InfluenceLogisticRegression
-
-    n, d, m, density = size["n_sparse"], size["d_sparse"], 100, size["density"]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     X = sp.random(
         n + m, d, density=density, format="csr", random_state=rng, dtype=np.float64
     )
@@ -399,7 +398,14 @@ def case_sparse(size, repeats):
     support = rng.choice(d, d // 100, replace=False)
     w[support] = 5 * rng.standard_normal(support.size)
     y = (rng.random(n + m) < 1 / (1 + np.exp(-(X @ w)))).astype(int)
-    X, Xt, y, yt = X[:n], X[n:], y[:n], y[n:]
+    return X[:n], X[n:], y[:n], y[n:]
+
+
+def case_sparse(size, repeats):
+    from skinfluence import InfluenceLogisticRegression
+
+    n, d, m, density = size["n_sparse"], size["d_sparse"], 100, size["density"]
+    X, Xt, y, yt = uniform_sparse(n, d, m, density)
     params = dict(solver="lbfgs", tol=1e-10, max_iter=5000)
     model = InfluenceLogisticRegression(**params)
     from sklearn.linear_model import LogisticRegression
