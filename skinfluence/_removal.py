@@ -158,12 +158,17 @@ def output_leverages(fitted):
     rows, out = np.arange(n), None
     for batch in row_batches(n, 4 * max(objective.n_outputs, 2) * p):
         J, D, _ = _row_pieces(fitted, rows[batch])
-        b, k, _ = J.shape
-        Y = solver.solve(J.reshape(b * k, p).T).T.reshape(b, k, p) / S
         if out is None:
-            out = np.empty((n, k))
-        out[batch] = np.einsum("ikl,ilk->ik", D, np.einsum("ikp,ilp->ikl", J, Y))
+            out = np.empty((n, J.shape[1]))
+        out[batch] = _batch_leverage(solver, J, D, S)
     return np.zeros((0, 1)) if out is None else out
+
+
+def _batch_leverage(solver, J, D, S):
+    """``diag(D_i J_i A⁻¹ J_iᵀ)`` of a batch of rows (``A = S H``), (b, k)."""
+    b, k, p = J.shape
+    Y = solver.solve(J.reshape(b * k, p).T).T.reshape(b, k, p) / S
+    return np.einsum("ikl,ilk->ik", D, np.einsum("ikp,ilp->ikl", J, Y))
 
 
 def changes_array(n, p):
@@ -203,11 +208,7 @@ def leave_one_out(fitted):
             leverage[batch] = np.einsum("ikl,ilk->ik", D, P)
             quad[batch] = np.einsum("ik,ikl,il->i", u, P, u)  # A⁺AA⁺ = A⁺
         else:
-            b, k, _ = J.shape
-            Y0 = solver.solve(J.reshape(b * k, p).T).T.reshape(b, k, p) / S
-            leverage[batch] = np.einsum(
-                "ikl,ilk->ik", D, np.einsum("ikp,ilp->ikl", J, Y0)
-            )
+            leverage[batch] = _batch_leverage(solver, J, D, S)  # of the full fit
             C = changes[batch]
             quad[batch] = S * np.einsum("ip,pi->i", C, solver.multiply(C.T))
         bar.update(batch.stop - batch.start)
