@@ -17,6 +17,11 @@ from ._progress import progress
 PROJECTION_CHUNK_ELEMENTS = 2**20
 
 
+def one_blas_thread():
+    """Context: BLAS calls in it run on one thread."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 class SingularHessianWarning(UserWarning):
     """The Hessian is singular beyond its known flat directions."""
 
@@ -75,11 +80,7 @@ class DenseHessianSolver:
             # one BLAS thread: p is small, and the recursive factorization's many
             # synchronizations cost 10x when another process holds a core
             # (measured p = 1010: 0.023 s on one thread, 0.22 s on two)
-            with (
-                threadpool_limits(limits=1, user_api="blas")
-                if p >= 256
-                else nullcontext()
-            ):
+            with one_blas_thread() if p >= 256 else nullcontext():
                 L, _ = cho_factor(A_eq, lower=True, overwrite_a=True)
             rc, info = dpocon(L, anorm, uplo="L")
             if info != 0 or not rc >= rcond:
@@ -199,11 +200,6 @@ class JacobiPreconditioner:
 
 #: rank and subspace (power) iterations of the Nyström preconditioner
 NYSTROM_RANK, NYSTROM_POWER = 50, 2
-
-
-def one_blas_thread():
-    """Context: BLAS calls in it run on one thread."""
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class NystromPreconditioner:
