@@ -11,7 +11,9 @@ A loss knows nothing about ``X``: it maps targets ``y`` and raw predictions
     twice continuously differentiable; ``False`` means the second derivative
     jumps at a kink and the one-sided value documented on the class is used.
 ``shift_invariant``
-    adding one constant to every output changes nothing (a gauge direction).
+    adding one constant to every output changes nothing (a gauge direction);
+    differentiating that, every row's ``∂L/∂raw`` sums to zero over the outputs
+    and ``∂²L/∂raw² 1 = 0`` (the dense products and Hessian rely on both).
 ``constant_hessian``
     ``∂²L/∂raw²`` does not depend on ``raw`` (squared errors: Newton steps exact).
 ``dispersion_kind``

@@ -17,13 +17,18 @@ gradient and ``J_iᵀ D_i J_i`` (``D_i = s_i ∂²L/∂u²``) to the Hessian. No
 knows about scikit-learn.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
+from threadpoolctl import ThreadpoolController
 
 from ._penalties import Penalty
+from ._solvers import one_blas_thread
 from ._sparse_products import SparseDesign
 
 #: rows of ``[X, 1]`` per block of the dense Hessian assembly (about 8 MB of float64)
@@ -33,8 +38,17 @@ GRAM_BLOCK_ELEMENTS = 2**20
 #: blocks of 259 rows cost 1.56x one product, 1024 rows 1.43x, 4096 rows 1.09x;
 #: for p = 101, blocks of 4096 rows were slower than 32 MB ones)
 PRODUCT_BLOCK_ELEMENTS = 2**22
-#: elements of ``[X, 1]`` per block of rows of the multinomial Hessian (~2 MB)
-HESSIAN_BLOCK_ELEMENTS = 2**18
+#: elements of ``[X, 1]`` per block of rows of the multinomial Hessian (0.5 MB:
+#: measured K = 10, d = 100, n = 1e5 on 2 threads, blocks of 2**14 to 2**18
+#: elements within 10 %)
+HESSIAN_BLOCK_ELEMENTS = 2**16
+
+
+def blas_threads():
+    """Threads the BLAS libraries may use now (the smallest limit among them,
+    :func:`threadpoolctl.threadpool_limits` lowers it), at least 1."""
+    controllers = ThreadpoolController().select(user_api="blas").lib_controllers
+    return max(1, min((c.num_threads for c in controllers), default=1))
 
 
 def as_dense(a):
@@ -226,15 +240,20 @@ class LinearObjective(Objective):
         Sparse ``X``: ``Σ_k r_ik ([x_i, 1] · A_k)`` without forming ``G``. Dense
         ``X``: ``G`` is built in blocks of rows, each followed by its
         ``Aᵀ Gᵀ`` product written straight into ``out`` (float64), so the result
-        is written once, in its final layout."""
+        is written once, in its final layout. For a shift-invariant loss the
+        residuals sum to zero over the outputs (the derivative of the invariance),
+        so ``g_i · a = Σ_{k<K} r_ik [x_i, 1] · (a_k − a_K)``: the product runs over
+        ``(K − 1)(d + 1)`` parameters instead of ``K (d + 1)``."""
         A = np.asarray(A, dtype=np.float64)
         X, Y = self.X[rows], self.Y[rows]
         R = self.loss.gradient(Y, self.raw_prediction(theta)[rows])
         share = self.penalty.weight_derivative(theta, self.weight_sum)
         bias = share @ A if share.any() else None
+        W, b = self.unpack(A)  # (K, d, m), (K, m)
+        if self.loss.shift_invariant and self.n_outputs > 1:
+            R, W, b = R[:, :-1], W[:-1] - W[-1], b[:-1] - b[-1]
+        K, d, m = W.shape
         if sp.issparse(X):
-            K, d, m = self.n_outputs, self.n_features, A.shape[1]
-            W, b = self.unpack(A)  # (K, d, m), (K, m)
             XA = np.asarray(X @ W.transpose(1, 0, 2).reshape(d, K * m))
             GA = np.einsum("nk,nkm->nm", R, XA.reshape(-1, K, m) + b[None])
             if bias is not None:
@@ -243,12 +262,15 @@ class LinearObjective(Objective):
                 return GA
             out[...] = GA.T
             return out.T
-        n_rows, m = X.shape[0], A.shape[1]
+        n_rows, width = X.shape[0], K * (d + self.fit_intercept)
         if out is None:
             out = np.empty((m, n_rows))
-        At = np.ascontiguousarray(A.T)
-        step = max(1, min(n_rows, PRODUCT_BLOCK_ELEMENTS // self.n_params))
-        G = np.empty((step, self.n_params))
+        At = np.empty((m, width))  # Aᵀ of the (reduced) parameters, C-ordered
+        At[:, : K * d] = W.reshape(K * d, m).T
+        if self.fit_intercept:
+            At[:, K * d :] = b.T
+        step = max(1, min(n_rows, PRODUCT_BLOCK_ELEMENTS // width))
+        G = np.empty((step, width))
         # float32 results: each block's float64 product, rounded into ``out``
         buffer = None if out.dtype == np.float64 else np.empty((m, step))
         for block in gen_batches(n_rows, step):
@@ -262,16 +284,17 @@ class LinearObjective(Objective):
         return out.T
 
     def expand(self, X, R, out=None):
-        """Rows ``r_i ⊗ [x_i, 1]`` in parameter order (CSR when ``X`` is sparse);
-        dense ones written into ``out`` when given."""
+        """Rows ``r_i ⊗ [x_i, 1]`` in parameter order for ``R`` of shape (n, k)
+        (``k`` outputs, of the model or fewer; CSR when ``X`` is sparse); dense
+        ones written into ``out`` when given."""
+        K, d = R.shape[1], self.n_features
         if sp.issparse(X):
-            blocks = [sp.diags(R[:, k]) @ X for k in range(self.n_outputs)]
+            blocks = [sp.diags(R[:, k]) @ X for k in range(K)]
             if self.fit_intercept:
                 blocks.append(sp.csr_matrix(R))
             return sp.hstack(blocks, format="csr")
-        K, d = self.n_outputs, self.n_features
         if out is None:
-            out = np.empty((X.shape[0], self.n_params))
+            out = np.empty((X.shape[0], K * (d + self.fit_intercept)))
         for k in range(K):
             np.multiply(R[:, k, None], X, out=out[:, k * d : (k + 1) * d])
         if self.fit_intercept:
@@ -387,33 +410,50 @@ class LinearObjective(Objective):
         """``{(k, j): -[X, 1]ᵀ diag(U_k U_j) [X, 1]}`` for every ``k < j``, dense ``X``
         and ``U ≥ 0``.
 
-        Each is one symmetric rank-k update (``dsyrk``) of ``√(U_k U_j) ⊙ [X, 1]``
-        per block of rows, accumulated in place: ``K (K − 1) / 2`` updates of
-        width ``d + 1`` cost 0.45 of one update of width ``K (d + 1)`` (K = 10)
-        and, with blocks of ~2 MB that stay in cache, run faster than it too."""
+        Each is a symmetric rank-k update of ``√(U_k U_j) ⊙ [X, 1]`` per block of
+        rows (about 0.5 MB, in cache), accumulated: ``K (K − 1) / 2`` updates of
+        width ``d + 1`` cost 0.45 of one update of width ``K (d + 1)`` (K = 10).
+        OpenBLAS ran updates that narrow at one thread's speed whatever its
+        setting (measured: 33 GFLOP/s on 1 or 2 threads, 2.6 s per ``XᵀX``-sized
+        product where numpy's wide ``AᵀA`` takes 1.3 s), so the blocks of rows
+        are shared among as many Python threads as BLAS may use
+        (:func:`blas_threads`), each with one BLAS thread and its own
+        accumulators, summed at the end: numpy's ``zᵀz`` (a ``dsyrk``) releases
+        the GIL, SciPy's ``dsyrk`` wrapper does not."""
         n, d = self.X.shape
         K, q = self.n_outputs, d + self.fit_intercept
         pairs = [(k, j) for k in range(K) for j in range(k + 1, K)]
-        out = {pair: np.zeros((q, q), order="F") for pair in pairs}
         rows_in_memory = get_chunk_n_rows(8 * q, max_n_rows=max(n, 1))
         step = max(1, min(n, HESSIAN_BLOCK_ELEMENTS // q, rows_in_memory))
-        Z = np.empty((step, q))
-        root = np.empty(step)
-        for rows in gen_batches(n, step) if n else ():
-            X, z, r = (
-                self.X[rows],
-                Z[: rows.stop - rows.start],
-                root[: rows.stop - rows.start],
-            )
-            S = np.sqrt(U[rows])
-            for (k, j), C in out.items():
-                np.multiply(S[:, k], S[:, j], out=r)
-                np.multiply(X, r[:, None], out=z[:, :d])
-                if self.fit_intercept:
-                    z[:, d] = r
-                dsyrk(-1.0, z.T, beta=1.0, c=C, lower=0, overwrite_c=1)
-        for C in out.values():  # dsyrk filled the upper triangle
-            C += np.triu(C, 1).T
+        batches = list(gen_batches(n, step)) if n else []  # a chunk may be empty
+        n_workers = max(1, min(blas_threads(), len(batches)))
+
+        def accumulate(worker):
+            out = {pair: np.zeros((q, q)) for pair in pairs}
+            Xe, Z = np.empty((step, q)), np.empty((step, q))
+            root, T = np.empty(step), np.empty((q, q))
+            Xe[:, d:] = 1.0  # the intercept's column of [X, 1]
+            for rows in batches[worker::n_workers]:
+                b = rows.stop - rows.start
+                xe, z, r = Xe[:b], Z[:b], root[:b]
+                xe[:, :d] = self.X[rows]
+                S = np.sqrt(U[rows])
+                for (k, j), C in out.items():
+                    np.multiply(S[:, k], S[:, j], out=r)
+                    np.multiply(xe, r[:, None], out=z)
+                    np.matmul(z.T, z, out=T)  # numpy runs zᵀz as dsyrk
+                    C -= T
+            return out
+
+        with (
+            one_blas_thread() if n_workers > 1 else nullcontext(),
+            ThreadPoolExecutor(n_workers) as pool,
+        ):
+            parts = list(pool.map(accumulate, range(n_workers)))
+        out = parts[0]
+        for part in parts[1:]:
+            for pair, C in part.items():
+                out[pair] += C
         return out
 
     def _weighted_gram(self, X, w):

@@ -210,6 +210,7 @@ def _hessian_by_definition(obj, theta):
     return (H + np.diag(obj.penalty.l2)) / obj.weight_sum
 
 
+@pytest.mark.parametrize("workers", [1, 3], ids=["one-thread", "three-threads"])
 @pytest.mark.parametrize("block_elements", [10**6, 7], ids=["one-block", "row-blocks"])
 @pytest.mark.parametrize(
     "loss",
@@ -221,12 +222,13 @@ def _hessian_by_definition(obj, theta):
 )
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_dense_hessian_assembly_equals_the_sum_over_rows(
-    loss, fit_intercept, block_elements, monkeypatch
+    loss, fit_intercept, block_elements, workers, monkeypatch
 ):
     """The blocked symmetric rank-k assembly (mixed-sign curvature split in two,
     a shift-invariant loss's diagonal blocks derived from the others, the
-    multinomial's off-diagonal blocks from one wide update) against
-    the per-row sum of Kronecker products."""
+    multinomial's off-diagonal blocks accumulated over row blocks shared among
+    threads) against the per-row sum of Kronecker products."""
+    monkeypatch.setattr(objective_module, "blas_threads", lambda: workers)
     monkeypatch.setattr(objective_module, "GRAM_BLOCK_ELEMENTS", block_elements)
     monkeypatch.setattr(objective_module, "HESSIAN_BLOCK_ELEMENTS", block_elements)
     rng = np.random.default_rng(4)
