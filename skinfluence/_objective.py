@@ -95,6 +95,10 @@ class Objective:
         """``L(z_j, θ_c)`` for many parameter vectors (columns of ``thetas``): (m, c)."""
         return np.column_stack([self.loss_values(t, X, Y) for t in thetas.T])
 
+    def hessian_lower_bound(self, theta):
+        """A lower bound ``≥ 0`` on the smallest eigenvalue of ``H`` (0: none known)."""
+        return 0.0
+
     def dispersion(self, theta, dof):
         """The loss's dispersion ``φ`` at ``θ`` (``None``: not a likelihood)."""
         raw = self.raw_prediction(theta)
@@ -490,6 +494,59 @@ class LinearObjective(Objective):
             if self.fit_intercept:
                 diag[K * d + k] = w.sum()
         return (diag + self.penalty.l2) / self.weight_sum
+
+    def hessian_lower_bound(self, theta):
+        """A lower bound on the smallest eigenvalue of ``H`` without any solve:
+        for one output, an L2 penalty ``λ₀ = min_j λ_j > 0`` on every coefficient
+        and curvatures ``c_i = s_i ∂²L/∂raw_i² ≥ 0`` (0 otherwise: none known).
+
+        ``S H = [X, 1]ᵀ C [X, 1] + diag(λ)``. Without an intercept the bound is
+        ``λ₀ / S``. With one, write a unit vector as ``(u, t)``, ``a = ‖u‖``,
+        ``b = |t| = √(1 − a²)``, ``γ² = Σ_i c_i`` and ``σ² ≥ ‖C^½ X‖₂²``; then
+        ``‖C^½(X u + t 1)‖ ≥ γ b − σ a`` and
+
+            S vᵀHv ≥ (γ b − σ a)₊² + λ₀ a².
+
+        Where ``γ b ≥ σ a`` the right side is the quadratic form of
+        ``M = [[σ² + λ₀, −σγ], [−σγ, γ²]]`` at the unit vector ``(a, b)``, at
+        least ``λ_min(M) = λ₀ γ² / λ_max(M)``; elsewhere ``a² > γ²/(γ² + σ²)`` and
+        it is at least ``λ₀ γ² / (γ² + σ²)``. ``σ²`` is bounded by the largest
+        row sum of ``|X|ᵀ C |X|`` (a symmetric matrix's spectral norm is at most
+        its ∞-norm, and ``‖A‖₂ ≤ ‖B‖₂`` for ``|A| ≤ B`` entrywise): two products
+        of ``|X|`` with vectors.
+        """
+        d = self.n_features
+        if self.n_outputs != 1 or d == 0:
+            return 0.0
+        lam0 = float(self.penalty.l2[:d].min())
+        if not lam0 > 0:
+            return 0.0
+        if not self.fit_intercept:
+            return lam0 / self.weight_sum
+        raw = self.raw_prediction(theta)
+        c = self.loss.hessian_apply(self.Y, raw, np.ones_like(raw))[:, 0]
+        c = c * self.sample_weight
+        if not np.all(c >= 0):
+            return 0.0
+        X = self.X
+        if sp.issparse(X):
+            X = sp.csr_array((np.abs(X.data), X.indices, X.indptr), shape=X.shape)
+        else:
+            X = np.abs(X)
+        sigma2 = float(np.max(X.T @ (c * (X @ np.ones(d))), initial=0.0))
+        gamma2 = float(c.sum())
+        if not gamma2 > 0:  # no curvature along the intercept
+            return 0.0
+        top = 0.5 * (
+            sigma2
+            + lam0
+            + gamma2
+            + np.hypot(sigma2 + lam0 - gamma2, 2 * np.sqrt(sigma2 * gamma2))
+        )
+        if not top > 0:
+            return 0.0
+        bound = min(lam0 * gamma2 / top, lam0 * gamma2 / (gamma2 + sigma2))
+        return bound / self.weight_sum
 
     def null_directions(self):
         """Orthonormal directions along which ``R`` is exactly flat, shape (n_params, r).

@@ -320,11 +320,13 @@ class ConjugateGradientSolver:
 
         return shifted
 
-    def solve(self, B, shifts=None, tol=None):
+    def solve(self, B, shifts=None, tol=None, x0=None):
         """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m).
 
         ``tol`` (a number or one per column, at least the solver's ``tol``)
-        lets columns that need less accuracy stop earlier."""
+        lets columns that need less accuracy stop earlier. ``x0`` (the shape of
+        ``B``) is a starting guess, e.g. a solution to a looser tolerance: the
+        iterations start from its residual ``B − H x0`` (one more product)."""
         B = np.asarray(B, dtype=np.float64)
         one = B.ndim == 1
         B = self._project(B.reshape(B.shape[0], -1))
@@ -334,11 +336,17 @@ class ConjugateGradientSolver:
         )
         norms = np.linalg.norm(B, axis=0)
         operator = self._operator(shifts)
-        out = np.zeros_like(B)
         residual = np.zeros(m)
         self.n_iter_ = 0
         idx = np.flatnonzero(norms > 0)
-        R = B[:, idx]
+        if x0 is None:
+            out = np.zeros_like(B)
+            R = B[:, idx]
+        else:
+            out = self._project(np.array(x0, dtype=np.float64).reshape(B.shape))
+            out[:, norms == 0] = 0.0
+            R = B[:, idx] - operator(out[:, idx], idx)
+            self._project_inplace(R)
         bar = progress(self.maxiter, "conjugate gradients", unit="iteration")
         while idx.size and self.n_iter_ < self.maxiter:
             self._iterate(operator, out, R, idx, norms, tol, bar)
