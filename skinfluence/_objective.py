@@ -447,6 +447,15 @@ class LinearObjective(Objective):
         V = V.reshape(self.n_params, -1)
         K, d, m = self.n_outputs, self.n_features, V.shape[1]
         raw = self.raw_prediction(theta)
+        if K == 1 and sp.issparse(self.X):  # fused, cache-blocked, threaded
+            curvature = self.loss.hessian_apply(self.Y, raw, np.ones_like(raw))[:, 0]
+            out = self._sparse().weighted_gram_dot(
+                V,
+                curvature * self.sample_weight / self.weight_sum,
+                self.penalty.l2 / self.weight_sum,
+                self.fit_intercept,
+            )
+            return out[:, 0] if one else out
         dW, db = self.unpack(V)  # (K, d, m), (K, m)
         dot, tdot = self._design_products()
         draw = np.asarray(dot(dW.transpose(1, 0, 2).reshape(d, K * m)))
@@ -476,9 +485,13 @@ class LinearObjective(Objective):
         CSR copy of ``Xᵀ`` made once (:class:`~._sparse_products.SparseDesign`)."""
         if not sp.issparse(self.X):
             return self.X.__matmul__, self.X.T.__matmul__
+        return self._sparse().dot, self._sparse().tdot
+
+    def _sparse(self):
+        """The :class:`~._sparse_products.SparseDesign` of sparse ``X``, made once."""
         if getattr(self, "_sparse_design", None) is None:
             self._sparse_design = SparseDesign(self.X)
-        return self._sparse_design.dot, self._sparse_design.tdot
+        return self._sparse_design
 
     def hessian_diagonal(self, theta):
         """``diag(H)``, for preconditioning."""

@@ -180,7 +180,19 @@ def test_sparse_design_products_equal_scipy(n_threads, cache_block, monkeypatch)
     np.testing.assert_allclose(design.dot(V), X @ V, rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(design.tdot(R), X.T @ R, rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(design.dot(V[:, :1]), X @ V[:, :1], rtol=1e-14)
+    # the fused Hessian product of one output, against the dense formula
+    c, lam = rng.uniform(0, 2, 50), rng.uniform(0, 1, 31)
+    A = np.column_stack([X.toarray(), np.ones(50)])
+    for intercept in (True, False):
+        Vi = rng.normal(size=(30 + intercept, 5))
+        Ai = A if intercept else A[:, :30]
+        expected = Ai.T @ (c[:, None] * (Ai @ Vi)) + lam[: 30 + intercept, None] * Vi
+        kept = Vi.copy()
+        got = design.weighted_gram_dot(Vi, c, lam[: 30 + intercept], intercept)
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
+        np.testing.assert_array_equal(Vi, kept)  # the input is left alone
     empty = SparseDesign(sp.csr_array((0, 30)))
+    assert not empty.weighted_gram_dot(V, np.zeros(0), np.zeros(30), False).any()
     assert empty.dot(V).shape == (0, 4) and not empty.tdot(R[:0]).any()
 
 
