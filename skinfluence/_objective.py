@@ -42,6 +42,14 @@ def as_dense(a):
     return a.toarray() if sp.issparse(a) else np.asarray(a)
 
 
+def _row_span(rows, n):
+    """``(start, stop)`` when ``rows`` is a slice of consecutive rows, else ``None``."""
+    if not isinstance(rows, slice):
+        return None
+    start, stop, step = rows.indices(n)
+    return (start, max(start, stop)) if step == 1 else None
+
+
 def _as_2d_outputs(a):
     a = np.asarray(a, dtype=np.float64)
     return a.reshape(-1, 1) if a.ndim == 1 else a
@@ -239,7 +247,12 @@ class LinearObjective(Objective):
         if sp.issparse(X):
             K, d, m = self.n_outputs, self.n_features, A.shape[1]
             W, b = self.unpack(A)  # (K, d, m), (K, m)
-            XA = np.asarray(X @ W.transpose(1, 0, 2).reshape(d, K * m))
+            WA = W.transpose(1, 0, 2).reshape(d, K * m)
+            span = _row_span(rows, self.n_samples)
+            if span is None:
+                XA = np.asarray(X @ WA)
+            else:  # a range of rows: the threaded, cache-blocked product
+                XA = self._sparse().dot(WA, *span)
             GA = np.einsum("nk,nkm->nm", R, XA.reshape(-1, K, m) + b[None])
             if bias is not None:
                 GA += bias

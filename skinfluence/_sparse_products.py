@@ -174,9 +174,11 @@ class SparseDesign:
             list(pool.map(block, blocks))
         return out
 
-    def dot(self, V):
-        """``X @ V``."""
-        return self._product(self.X, V)
+    def dot(self, V, start=0, stop=None):
+        """``X[start:stop] @ V``."""
+        if start == 0 and stop in (None, self.X.shape[0]):
+            return self._product(self.X, V)
+        return self._product(self._rows(self.X, start, stop), V)
 
     def tdot(self, R):
         """``Xᵀ @ R``."""

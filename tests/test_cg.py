@@ -350,3 +350,30 @@ def test_cg_stationarity_is_lazy_and_matches_the_dense_solve(
         np.testing.assert_allclose(lazy, step, rtol=0, atol=atol)
         eager = -solve(state.solver, state.objective.gradient(state.theta))
         np.testing.assert_allclose(lazy, eager, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("name", ["binary", "multinomial-gauge"])
+def test_sparse_gradient_product_on_row_ranges(name, monkeypatch):
+    """``G A`` of sparse training rows through the threaded, sliced products (a
+    range of rows) and SciPy's (any rows) equals the dense ``G[rows] @ A``."""
+    monkeypatch.setattr(sparse_products, "THREADED_MIN_WORK", 0)
+    monkeypatch.setattr(sparse_products, "CACHE_BLOCK_ELEMENTS", 500)
+    monkeypatch.setattr(sparse_products, "effective_n_threads", lambda: 2)
+    objective, theta, _ = _fitted(name)
+    G = objective.influence_gradients(theta)
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    A = np.random.default_rng(7).normal(size=(objective.n_params, 6))
+    n = objective.n_samples
+    for rows in (
+        slice(None),
+        slice(0, n),
+        slice(10, 50),
+        slice(3, 4),
+        np.arange(5, 40, 3),
+    ):
+        expected = G[rows] @ A
+        got = objective.influence_gradient_product(theta, A, rows)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+        out = np.empty((6, expected.shape[0]))
+        objective.influence_gradient_product(theta, A, rows, out=out)
+        np.testing.assert_allclose(out.T, expected, rtol=1e-12, atol=1e-14)
