@@ -3,6 +3,7 @@ with sparse data: every preconditioner, flat directions (the multinomial gauge),
 intercepts, sample weights, shifted solves; the reported residual is the true one;
 the threaded sparse products equal SciPy's."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -377,3 +378,20 @@ def test_sparse_gradient_product_on_row_ranges(name, monkeypatch):
         out = np.empty((6, expected.shape[0]))
         objective.influence_gradient_product(theta, A, rows, out=out)
         np.testing.assert_allclose(out.T, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_a_lazy_stationarity_pickles_resolved():
+    """Pickling a CG stationarity (dask ships it to workers) solves what is not
+    known yet and carries no solver."""
+    model, _, _ = _loose_binary(True, 20)
+    with config_context(hessian_solver="cg"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = model.influence_state()
+        s = state.stationarity
+        assert not s.has_newton_step()
+        copy = pickle.loads(pickle.dumps(s))
+        assert copy.has_newton_step() and copy.ratio == s.ratio
+        assert copy.ratio_bound == s.ratio_bound
+        step, ratio = _dense_stationarity(state)
+    np.testing.assert_allclose(copy.newton_step, step, atol=1e-7 * np.abs(step).max())
+    np.testing.assert_allclose(copy.ratio, ratio, rtol=1e-3)
