@@ -197,6 +197,23 @@ def test_sparse_design_products_equal_scipy(n_threads, cache_block, monkeypatch)
     assert empty.dot(V).shape == (0, 4) and not empty.tdot(R[:0]).any()
 
 
+def test_auto_preconditioner_builds_nystrom_for_wide_solves():
+    """``"auto"``: Jacobi below ``nystrom_rank`` right-hand sides, Nyström from the
+    first solve that wide on (kept for narrower ones); every answer equal to the
+    dense solve within cond(H) · cg_tol."""
+    objective, theta, _ = _fitted("multinomial-gauge")
+    H, dense = _dense(objective, theta)
+    bound = _condition(H, objective.null_directions()) * 1e-10
+    cg = _cg(objective, theta, "auto", 1e-10, rank=10)
+    B = np.random.default_rng(5).normal(size=(objective.n_params, 12))
+    for width, name in ((9, "jacobi"), (12, "nystrom"), (1, "nystrom")):
+        got = cg.solve(B[:, :width])
+        assert cg.preconditioner.name == name
+        exact = dense.solve(B[:, :width])
+        error = np.linalg.norm(got - exact, axis=0) / np.linalg.norm(exact, axis=0)
+        assert np.all(error <= bound)
+
+
 def test_cg_preconditioner_setting_reaches_the_solver():
     """``set_config(cg_preconditioner=...)``: the influences are the same to
     cg_tol (both against Cholesky)."""
@@ -212,6 +229,17 @@ def test_cg_preconditioner_setting_reaches_the_solver():
         np.testing.assert_allclose(
             iterative, dense, rtol=1e-6, atol=1e-9 * np.abs(dense).max()
         )
+    # the default, "auto": Nyström (rank 50) for 60 test rows at once
+    with config_context(hessian_solver="cholesky", **settings):
+        dense = model.influence_loss(X[:60], y[:60])
+    with config_context(hessian_solver="cg", **settings):
+        iterative = model.influence_loss(X[:60], y[:60])
+        state = model.influence_state()
+        assert state.settings["cg_preconditioner"] == "auto"
+        assert state.solver.preconditioner.name == "nystrom"
+    np.testing.assert_allclose(
+        iterative, dense, rtol=1e-6, atol=1e-9 * np.abs(dense).max()
+    )
 
 
 def test_a_threadpoolctl_limit_of_one_thread_is_honoured(monkeypatch):
