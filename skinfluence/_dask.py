@@ -414,7 +414,8 @@ class DaskFittedInfluence(FittedInfluence):
             self.objective, theta, dict(settings, hessian_solver=solver_kind)
         )
         adapter.check_solution(self.objective, self.solver)
-        self.stationarity = self._stationarity()
+        # resolved: the workers read the Newton step, they never solve
+        self.stationarity = self._stationarity().resolved()
         # workers solve with the factor; with CG only the client solves
         context.solver = self.solver if dense else None
         context.stationarity = self.stationarity

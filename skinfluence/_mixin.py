@@ -507,7 +507,10 @@ def uncomputed_attributes(estimator):
     fitted = None if state is None else state.current(estimator)
     if fitted is None:
         return set(COMPUTED_ATTRIBUTES)
-    return set() if fitted.has_influence_params() else {"influence_params_"}
+    hidden = set() if fitted.has_influence_params() else {"influence_params_"}
+    if not fitted.stationarity.has_newton_step():  # conjugate gradients: on first use
+        hidden.add("newton_step_")
+    return hidden
 
 
 def visible_attributes(obj, hidden):

@@ -56,6 +56,14 @@ def as_dense(a):
     return a.toarray() if sp.issparse(a) else np.asarray(a)
 
 
+def _row_span(rows, n):
+    """``(start, stop)`` when ``rows`` is a slice of consecutive rows, else ``None``."""
+    if not isinstance(rows, slice):
+        return None
+    start, stop, step = rows.indices(n)
+    return (start, max(start, stop)) if step == 1 else None
+
+
 def _as_2d_outputs(a):
     a = np.asarray(a, dtype=np.float64)
     return a.reshape(-1, 1) if a.ndim == 1 else a
@@ -108,6 +116,10 @@ class Objective:
     def loss_values_at(self, thetas, X, Y):
         """``L(z_j, θ_c)`` for many parameter vectors (columns of ``thetas``): (m, c)."""
         return np.column_stack([self.loss_values(t, X, Y) for t in thetas.T])
+
+    def hessian_lower_bound(self, theta):
+        """A lower bound ``≥ 0`` on the smallest eigenvalue of ``H`` (0: none known)."""
+        return 0.0
 
     def dispersion(self, theta, dof):
         """The loss's dispersion ``φ`` at ``θ`` (``None``: not a likelihood)."""
@@ -254,7 +266,12 @@ class LinearObjective(Objective):
             R, W, b = R[:, :-1], W[:-1] - W[-1], b[:-1] - b[-1]
         K, d, m = W.shape
         if sp.issparse(X):
-            XA = np.asarray(X @ W.transpose(1, 0, 2).reshape(d, K * m))
+            WA = W.transpose(1, 0, 2).reshape(d, K * m)
+            span = _row_span(rows, self.n_samples)
+            if span is None:
+                XA = np.asarray(X @ WA)
+            else:  # a range of rows: the threaded, cache-blocked product
+                XA = self._sparse().dot(WA, *span)
             GA = np.einsum("nk,nkm->nm", R, XA.reshape(-1, K, m) + b[None])
             if bias is not None:
                 GA += bias
@@ -483,6 +500,15 @@ class LinearObjective(Objective):
         V = V.reshape(self.n_params, -1)
         K, d, m = self.n_outputs, self.n_features, V.shape[1]
         raw = self.raw_prediction(theta)
+        if K == 1 and sp.issparse(self.X):  # fused, cache-blocked, threaded
+            curvature = self.loss.hessian_apply(self.Y, raw, np.ones_like(raw))[:, 0]
+            out = self._sparse().weighted_gram_dot(
+                V,
+                curvature * self.sample_weight / self.weight_sum,
+                self.penalty.l2 / self.weight_sum,
+                self.fit_intercept,
+            )
+            return out[:, 0] if one else out
         dW, db = self.unpack(V)  # (K, d, m), (K, m)
         dot, tdot = self._design_products()
         draw = np.asarray(dot(dW.transpose(1, 0, 2).reshape(d, K * m)))
@@ -512,9 +538,13 @@ class LinearObjective(Objective):
         CSR copy of ``Xᵀ`` made once (:class:`~._sparse_products.SparseDesign`)."""
         if not sp.issparse(self.X):
             return self.X.__matmul__, self.X.T.__matmul__
+        return self._sparse().dot, self._sparse().tdot
+
+    def _sparse(self):
+        """The :class:`~._sparse_products.SparseDesign` of sparse ``X``, made once."""
         if getattr(self, "_sparse_design", None) is None:
             self._sparse_design = SparseDesign(self.X)
-        return self._sparse_design.dot, self._sparse_design.tdot
+        return self._sparse_design
 
     def hessian_diagonal(self, theta):
         """``diag(H)``, for preconditioning."""
@@ -530,6 +560,59 @@ class LinearObjective(Objective):
             if self.fit_intercept:
                 diag[K * d + k] = w.sum()
         return (diag + self.penalty.l2) / self.weight_sum
+
+    def hessian_lower_bound(self, theta):
+        """A lower bound on the smallest eigenvalue of ``H`` without any solve:
+        for one output, an L2 penalty ``λ₀ = min_j λ_j > 0`` on every coefficient
+        and curvatures ``c_i = s_i ∂²L/∂raw_i² ≥ 0`` (0 otherwise: none known).
+
+        ``S H = [X, 1]ᵀ C [X, 1] + diag(λ)``. Without an intercept the bound is
+        ``λ₀ / S``. With one, write a unit vector as ``(u, t)``, ``a = ‖u‖``,
+        ``b = |t| = √(1 − a²)``, ``γ² = Σ_i c_i`` and ``σ² ≥ ‖C^½ X‖₂²``; then
+        ``‖C^½(X u + t 1)‖ ≥ γ b − σ a`` and
+
+            S vᵀHv ≥ (γ b − σ a)₊² + λ₀ a².
+
+        Where ``γ b ≥ σ a`` the right side is the quadratic form of
+        ``M = [[σ² + λ₀, −σγ], [−σγ, γ²]]`` at the unit vector ``(a, b)``, at
+        least ``λ_min(M) = λ₀ γ² / λ_max(M)``; elsewhere ``a² > γ²/(γ² + σ²)`` and
+        it is at least ``λ₀ γ² / (γ² + σ²)``. ``σ²`` is bounded by the largest
+        row sum of ``|X|ᵀ C |X|`` (a symmetric matrix's spectral norm is at most
+        its ∞-norm, and ``‖A‖₂ ≤ ‖B‖₂`` for ``|A| ≤ B`` entrywise): two products
+        of ``|X|`` with vectors.
+        """
+        d = self.n_features
+        if self.n_outputs != 1 or d == 0:
+            return 0.0
+        lam0 = float(self.penalty.l2[:d].min())
+        if not lam0 > 0:
+            return 0.0
+        if not self.fit_intercept:
+            return lam0 / self.weight_sum
+        raw = self.raw_prediction(theta)
+        c = self.loss.hessian_apply(self.Y, raw, np.ones_like(raw))[:, 0]
+        c = c * self.sample_weight
+        if not np.all(c >= 0):
+            return 0.0
+        X = self.X
+        if sp.issparse(X):
+            X = sp.csr_array((np.abs(X.data), X.indices, X.indptr), shape=X.shape)
+        else:
+            X = np.abs(X)
+        sigma2 = float(np.max(X.T @ (c * (X @ np.ones(d))), initial=0.0))
+        gamma2 = float(c.sum())
+        if not gamma2 > 0:  # no curvature along the intercept
+            return 0.0
+        top = 0.5 * (
+            sigma2
+            + lam0
+            + gamma2
+            + np.hypot(sigma2 + lam0 - gamma2, 2 * np.sqrt(sigma2 * gamma2))
+        )
+        if not top > 0:
+            return 0.0
+        bound = min(lam0 * gamma2 / top, lam0 * gamma2 / (gamma2 + sigma2))
+        return bound / self.weight_sum
 
     def null_directions(self):
         """Orthonormal directions along which ``R`` is exactly flat, shape (n_params, r).

@@ -211,9 +211,10 @@ class NystromPreconditioner:
     iterations, then the stabilized Nyström approximation of their algorithm
     2.1), and ``M⁻¹ = λ_r U diag(1/λ) Uᵀ + I − U Uᵀ``: the ``r`` largest
     eigenvalues are mapped to about ``λ_r``, the others are left as they are.
-    It pays when a few directions carry much of the curvature (text: frequent
-    words, topics), not when the spectrum is one wide bulk (uniform random
-    sparse designs), where Jacobi does as well for less.
+    It pays most when a few directions carry much of the curvature (text:
+    frequent words, topics); when the spectrum is one wide bulk (uniform random
+    sparse designs) it saves about a third of the iterations, and its build and
+    its cost per iteration take most of that back (doc/guide/large.rst).
     """
 
     name = "nystrom"
@@ -261,7 +262,9 @@ class ConjugateGradientSolver:
     (converged columns leave the block, so it stays contiguous). Known flat
     directions are projected out of right-hand sides, search directions and
     results. The preconditioner is Jacobi (``diag(H)``) or randomized Nyström
-    (:class:`NystromPreconditioner`, ``cg_preconditioner="nystrom"``). Each
+    (:class:`NystromPreconditioner`, ``cg_preconditioner="nystrom"``);
+    ``"auto"`` starts with Jacobi and builds Nyström at the first solve of at
+    least ``nystrom_rank`` right-hand sides, for that solve and the later ones. Each
     column stops when ``‖H x − b‖ ≤ tol ‖b‖`` (or a looser tolerance of its
     own, see :meth:`solve`), and that residual is recomputed from ``H x − b``
     at the end (with more iterations from there if recurrence rounding left a
@@ -279,7 +282,7 @@ class ConjugateGradientSolver:
         null_basis=None,
         tol=1e-10,
         maxiter=1000,
-        preconditioner="jacobi",
+        preconditioner="auto",
         nystrom_rank=NYSTROM_RANK,
     ):
         self._hessian_dot = hessian_dot
@@ -290,6 +293,10 @@ class ConjugateGradientSolver:
         self.rank = p - self._V.shape[1]
         self.tol, self.maxiter = tol, maxiter
         self.multiply = hessian_dot
+        self._nystrom_rank = nystrom_rank
+        # "auto": Nyström once a solve has as many right-hand sides as its rank
+        # (its build, three products of that width, then costs a few iterations)
+        self._auto = preconditioner == "auto"
         if preconditioner == "nystrom":
             self.preconditioner = NystromPreconditioner(hessian_dot, p, nystrom_rank)
         else:
@@ -320,11 +327,13 @@ class ConjugateGradientSolver:
 
         return shifted
 
-    def solve(self, B, shifts=None, tol=None):
+    def solve(self, B, shifts=None, tol=None, x0=None):
         """``H⁺ B`` for ``B`` of shape (n_params,) or (n_params, m).
 
         ``tol`` (a number or one per column, at least the solver's ``tol``)
-        lets columns that need less accuracy stop earlier."""
+        lets columns that need less accuracy stop earlier. ``x0`` (the shape of
+        ``B``) is a starting guess, e.g. a solution to a looser tolerance: the
+        iterations start from its residual ``B − H x0`` (one more product)."""
         B = np.asarray(B, dtype=np.float64)
         one = B.ndim == 1
         B = self._project(B.reshape(B.shape[0], -1))
@@ -334,11 +343,22 @@ class ConjugateGradientSolver:
         )
         norms = np.linalg.norm(B, axis=0)
         operator = self._operator(shifts)
-        out = np.zeros_like(B)
         residual = np.zeros(m)
         self.n_iter_ = 0
         idx = np.flatnonzero(norms > 0)
-        R = B[:, idx]
+        if self._auto and idx.size >= self._nystrom_rank:
+            self._auto = False
+            self.preconditioner = NystromPreconditioner(
+                self._hessian_dot, B.shape[0], self._nystrom_rank
+            )
+        if x0 is None:
+            out = np.zeros_like(B)
+            R = B[:, idx]
+        else:
+            out = self._project(np.array(x0, dtype=np.float64).reshape(B.shape))
+            out[:, norms == 0] = 0.0
+            R = B[:, idx] - operator(out[:, idx], idx)
+            self._project_inplace(R)
         bar = progress(self.maxiter, "conjugate gradients", unit="iteration")
         while idx.size and self.n_iter_ < self.maxiter:
             self._iterate(operator, out, R, idx, norms, tol, bar)

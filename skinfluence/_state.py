@@ -95,21 +95,101 @@ class TrainingData:
         )
 
 
-@dataclass(frozen=True)
 class Stationarity:
     """How far ``θ̂`` is from the minimum of its objective.
 
     ``gradient`` is ``∇R(θ̂)``, ``newton_step`` is ``-H⁻¹∇R(θ̂)``, ``ratio`` is the
     step's norm over the root-mean-square effect of removing one row.
+
+    Given as values (direct solvers), or computed on first use (conjugate
+    gradients, see :func:`stationarity`): ``ratio`` from solves to a relative
+    residual of ``STATIONARITY_PROBE_TOL`` (it only sets a warning's scale),
+    ``newton_step`` to the solver's full tolerance (warm-started from the
+    former's step when that exists). ``ratio_bound`` is an upper bound on the
+    exact ratio known without any solve (``inf``: none), enough to decide
+    that there is nothing to warn about (:meth:`exceeds`). Nothing is computed
+    by ``repr``.
+
+    Parameters
+    ----------
+    gradient : ndarray of shape (n_params,)
+    newton_step : ndarray of shape (n_params,), default=None
+        ``None``: computed by ``solve_step`` on first use.
+    ratio : float, default=None
+        ``None``: computed by ``estimate`` on first use.
+    ratio_bound : float, default=None
+        Upper bound on the exact ratio; ``None``: ``ratio`` when given, else ``inf``.
+    estimate : callable, default=None
+        ``() -> (ratio, approximate step)``.
+    solve_step : callable, default=None
+        ``(approximate step or None) -> newton_step``.
     """
 
-    gradient: np.ndarray
-    newton_step: np.ndarray
-    ratio: float
+    def __init__(
+        self,
+        gradient,
+        newton_step=None,
+        ratio=None,
+        *,
+        ratio_bound=None,
+        estimate=None,
+        solve_step=None,
+    ):
+        if (newton_step is None and solve_step is None) or (
+            ratio is None and estimate is None
+        ):
+            raise ValueError("Stationarity needs a value or a way to compute it.")
+        self.gradient = gradient
+        self._newton_step, self._ratio = newton_step, ratio
+        if ratio_bound is None:
+            ratio_bound = np.inf if ratio is None else float(ratio)
+        self.ratio_bound = float(ratio_bound)
+        self._estimate, self._solve_step = estimate, solve_step
+        self._approximate_step = None
 
     @property
     def gradient_norm(self):
         return float(np.linalg.norm(self.gradient))
+
+    @property
+    def ratio(self):
+        """The step's norm over the typical effect of removing one row."""
+        if self._ratio is None:
+            ratio, self._approximate_step = self._estimate()
+            self._ratio = float(ratio)
+        return self._ratio
+
+    @property
+    def newton_step(self):
+        """``-H⁻¹∇R(θ̂)`` to the solver's tolerance."""
+        if self._newton_step is None:
+            self._newton_step = self._solve_step(self._approximate_step)
+            self._approximate_step = None
+        return self._newton_step
+
+    def has_newton_step(self):
+        """Whether :attr:`newton_step` is known (reading it computes nothing)."""
+        return self._newton_step is not None
+
+    def exceeds(self, threshold):
+        """Whether ``ratio > threshold``; no solve when ``ratio_bound`` decides."""
+        return self.ratio_bound > threshold and self.ratio > threshold
+
+    def resolved(self):
+        """This stationarity with every value computed (picklable, no solver)."""
+        return Stationarity(self.gradient, self.newton_step, self.ratio)
+
+    def __getstate__(self):
+        resolved = self.resolved()
+        return {**vars(resolved), "ratio_bound": self.ratio_bound}
+
+    def __repr__(self):
+        known = f"gradient_norm={self.gradient_norm:.3g}"
+        if self._ratio is not None:
+            known += f", ratio={self._ratio:.3g}"
+        if np.isfinite(self.ratio_bound):
+            known += f", ratio_bound={self.ratio_bound:.3g}"
+        return f"Stationarity({known})"
 
 
 class FittedInfluence:
@@ -283,7 +363,12 @@ class FittedInfluence:
         rows = probe_rows(objective.n_samples, self.solver)
         G = as_dense(objective.influence_gradients(theta, rows))
         w = objective.sample_weight[rows] / objective.weight_sum
-        return stationarity(objective.gradient(theta), G, w, self.solver, theta)
+        lower = (
+            objective.hessian_lower_bound(theta) if self.solver.method == "cg" else 0.0
+        )
+        return stationarity(
+            objective.gradient(theta), G, w, self.solver, theta, hessian_lower=lower
+        )
 
     def warn_if_separated(self, name, threshold=0.5):
         """Warn when the fit separates the training data and some row's leverage
@@ -313,7 +398,7 @@ class FittedInfluence:
 
     def warn_if_not_stationary(self, name):
         s = self.stationarity
-        if s.ratio > self.settings["stationarity_threshold"]:
+        if s.exceeds(self.settings["stationarity_threshold"]):
             warnings.warn(
                 f"{name} is not at the minimum of its objective: "
                 f"‖∇R(θ̂)‖ = {s.gradient_norm:.3g}, and the Newton step to the "
@@ -432,25 +517,62 @@ def probe_rows(n_samples, solver):
     return np.unique(np.linspace(0, n_samples - 1, n_probe).astype(int))
 
 
-def stationarity(grad, G, w, solver, theta=None):
+def stationarity(grad, G, w, solver, theta=None, hessian_lower=0.0):
     """:class:`Stationarity` from ``∇R(θ̂)`` and the influence gradients ``G`` and
     removal shares ``w`` of the probe rows: the typical effect of removing one
     row is ``sqrt(mean_i ‖w_i H⁻¹ g_i‖²)``. A step below rounding of ``theta``
-    counts as none (an interpolating fit, where every removal effect is 0 too)."""
+    counts as none (an interpolating fit, where every removal effect is 0 too).
+
+    With a direct solver everything is solved at once. With conjugate gradients
+    nothing is (see :class:`Stationarity`): the ratio is solved on first use
+    with the probes and the step to a relative residual of
+    ``STATIONARITY_PROBE_TOL``, the full-accuracy step when something needs it.
+    ``hessian_lower > 0``, a lower bound on the smallest eigenvalue of ``H``
+    (:meth:`~skinfluence._objective.LinearObjective.hessian_lower_bound`), gives
+    ``ratio_bound`` from one Hessian product with the probe gradients:
+    ``‖H⁻¹∇R‖ ≤ ‖∇R‖ / λ_min`` and, by Cauchy–Schwarz in the ``H`` and ``H⁻¹``
+    inner products, ``‖H⁻¹ g‖ ≥ gᵀH⁻¹g / ‖g‖ ≥ ‖g‖³ / gᵀHg``.
+    """
     rhs = np.column_stack([G.T * w, grad])
-    if solver.method == "cg":  # the probes only set a scale: 1e-4 is plenty
-        tol = np.r_[np.full(G.shape[0], STATIONARITY_PROBE_TOL), 0.0]
-        solved = solver.solve(rhs, tol=tol)
-    else:
+    theta_norm = 0.0 if theta is None else np.linalg.norm(theta)
+
+    def ratio_of(step, solved_probes):
+        typical = np.sqrt(np.mean(np.sum(solved_probes**2, axis=0)))
+        size = np.linalg.norm(step)
+        if size <= 1e-12 * theta_norm:
+            return 0.0
+        return size / typical if typical > 0 else np.inf
+
+    if solver.method != "cg":
         solved = solver.solve(rhs)
-    step = -solved[:, -1]
-    typical = np.sqrt(np.mean(np.sum(solved[:, :-1] ** 2, axis=0)))
-    size = np.linalg.norm(step)
-    if theta is not None and size <= 1e-12 * np.linalg.norm(theta):
-        ratio = 0.0
-    else:
-        ratio = size / typical if typical > 0 else np.inf
-    return Stationarity(grad, step, float(ratio))
+        step = -solved[:, -1]
+        return Stationarity(grad, step, float(ratio_of(step, solved[:, :-1])))
+
+    def estimate():  # the probes only set a scale: 1e-4 is plenty for the step too
+        solved = solver.solve(rhs, tol=STATIONARITY_PROBE_TOL)
+        step = -solved[:, -1]
+        return ratio_of(step, solved[:, :-1]), step
+
+    def solve_step(start):
+        return -solver.solve(grad, x0=None if start is None else -start)
+
+    bound = np.inf
+    if hessian_lower > 0:
+        step_bound = np.linalg.norm(grad) / hessian_lower
+        if step_bound <= 1e-12 * theta_norm:
+            bound = 0.0
+        else:
+            probes = rhs[:, :-1]
+            norms = np.linalg.norm(probes, axis=0)
+            curvature = np.einsum("ij,ij->j", probes, solver.multiply(probes))
+            lower = np.divide(
+                norms**3, curvature, out=np.zeros_like(norms), where=curvature > 0
+            )
+            typical = np.sqrt(np.mean(lower**2))
+            bound = step_bound / typical if typical > 0 else np.inf
+    return Stationarity(
+        grad, ratio_bound=bound, estimate=estimate, solve_step=solve_step
+    )
 
 
 def is_dask_collection(X):

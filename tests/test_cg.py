@@ -3,6 +3,7 @@ with sparse data: every preconditioner, flat directions (the multinomial gauge),
 intercepts, sample weights, shifted solves; the reported residual is the true one;
 the threaded sparse products equal SciPy's."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -171,9 +172,7 @@ def test_sparse_design_products_equal_scipy(n_threads, cache_block, monkeypatch)
     """Row blocks on threads and column slices (70 entries: 1 or 2 columns of
     ``V``, 2 or 3 of ``R``) give SciPy's products."""
     monkeypatch.setattr(sparse_products, "CACHE_BLOCK_ELEMENTS", cache_block)
-    monkeypatch.setattr(
-        sparse_products, "_openmp_effective_n_threads", lambda: n_threads
-    )
+    monkeypatch.setattr(sparse_products, "effective_n_threads", lambda: n_threads)
     monkeypatch.setattr(sparse_products, "THREADED_MIN_WORK", 0)
     X, _ = _sparse_data(50, 30, 2)
     rng = np.random.default_rng(5)
@@ -182,8 +181,37 @@ def test_sparse_design_products_equal_scipy(n_threads, cache_block, monkeypatch)
     np.testing.assert_allclose(design.dot(V), X @ V, rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(design.tdot(R), X.T @ R, rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(design.dot(V[:, :1]), X @ V[:, :1], rtol=1e-14)
+    # the fused Hessian product of one output, against the dense formula
+    c, lam = rng.uniform(0, 2, 50), rng.uniform(0, 1, 31)
+    A = np.column_stack([X.toarray(), np.ones(50)])
+    for intercept in (True, False):
+        Vi = rng.normal(size=(30 + intercept, 5))
+        Ai = A if intercept else A[:, :30]
+        expected = Ai.T @ (c[:, None] * (Ai @ Vi)) + lam[: 30 + intercept, None] * Vi
+        kept = Vi.copy()
+        got = design.weighted_gram_dot(Vi, c, lam[: 30 + intercept], intercept)
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
+        np.testing.assert_array_equal(Vi, kept)  # the input is left alone
     empty = SparseDesign(sp.csr_array((0, 30)))
+    assert not empty.weighted_gram_dot(V, np.zeros(0), np.zeros(30), False).any()
     assert empty.dot(V).shape == (0, 4) and not empty.tdot(R[:0]).any()
+
+
+def test_auto_preconditioner_builds_nystrom_for_wide_solves():
+    """``"auto"``: Jacobi below ``nystrom_rank`` right-hand sides, Nyström from the
+    first solve that wide on (kept for narrower ones); every answer equal to the
+    dense solve within cond(H) · cg_tol."""
+    objective, theta, _ = _fitted("multinomial-gauge")
+    H, dense = _dense(objective, theta)
+    bound = _condition(H, objective.null_directions()) * 1e-10
+    cg = _cg(objective, theta, "auto", 1e-10, rank=10)
+    B = np.random.default_rng(5).normal(size=(objective.n_params, 12))
+    for width, name in ((9, "jacobi"), (12, "nystrom"), (1, "nystrom")):
+        got = cg.solve(B[:, :width])
+        assert cg.preconditioner.name == name
+        exact = dense.solve(B[:, :width])
+        error = np.linalg.norm(got - exact, axis=0) / np.linalg.norm(exact, axis=0)
+        assert np.all(error <= bound)
 
 
 def test_cg_preconditioner_setting_reaches_the_solver():
@@ -201,3 +229,197 @@ def test_cg_preconditioner_setting_reaches_the_solver():
         np.testing.assert_allclose(
             iterative, dense, rtol=1e-6, atol=1e-9 * np.abs(dense).max()
         )
+    # the default, "auto": Nyström (rank 50) for 60 test rows at once
+    with config_context(hessian_solver="cholesky", **settings):
+        dense = model.influence_loss(X[:60], y[:60])
+    with config_context(hessian_solver="cg", **settings):
+        iterative = model.influence_loss(X[:60], y[:60])
+        state = model.influence_state()
+        assert state.settings["cg_preconditioner"] == "auto"
+        assert state.solver.preconditioner.name == "nystrom"
+    np.testing.assert_allclose(
+        iterative, dense, rtol=1e-6, atol=1e-9 * np.abs(dense).max()
+    )
+
+
+def test_a_threadpoolctl_limit_of_one_thread_is_honoured(monkeypatch):
+    """Under ``threadpool_limits(1)`` the products run on the calling thread
+    (no pool is made), and still equal SciPy's, sliced or not."""
+    from threadpoolctl import threadpool_limits
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a thread pool was made under a limit of one thread")
+
+    monkeypatch.setattr(sparse_products, "THREADED_MIN_WORK", 0)
+    X, _ = _sparse_data(50, 30, 2)
+    rng = np.random.default_rng(5)
+    V, R = rng.normal(size=(30, 4)), rng.normal(size=(50, 4))
+    design = SparseDesign(X)
+    assert sparse_products.effective_n_threads() >= 1
+    with threadpool_limits(limits=1):
+        assert sparse_products.effective_n_threads() == 1
+        monkeypatch.setattr(sparse_products, "ThreadPoolExecutor", no_pool)
+        for cache_block in (2**20, 70):
+            monkeypatch.setattr(sparse_products, "CACHE_BLOCK_ELEMENTS", cache_block)
+            np.testing.assert_allclose(design.dot(V), X @ V, rtol=1e-14, atol=1e-14)
+            np.testing.assert_allclose(design.tdot(R), X.T @ R, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("preconditioner", PRECONDITIONERS)
+def test_cg_warm_start_reaches_the_dense_solution(preconditioner):
+    """``x0``: from a loose solution the solve reaches the same tolerance as a
+    cold one (true residual), in fewer iterations."""
+    objective, theta, _ = _fitted("binary-no-intercept")
+    H, dense = _dense(objective, theta)
+    B = np.random.default_rng(6).normal(size=(objective.n_params, 3))
+    B[:, 2] = 0.0  # a zero right-hand side stays exactly zero
+    cg = _cg(objective, theta, preconditioner, 1e-10)
+    cold = cg.solve(B)
+    cold_iterations = cg.n_iter_
+    loose = cg.solve(B, tol=1e-4)
+    warm = cg.solve(B, x0=loose + 1.0)  # anything at all in the zero column
+    assert cg.n_iter_ < cold_iterations
+    true = np.linalg.norm(H @ warm[:, :2] - B[:, :2], axis=0)
+    assert np.all(true <= 1e-10 * np.linalg.norm(B[:, :2], axis=0))
+    assert not warm[:, 2].any()
+    scale = np.abs(dense.solve(B)).max()
+    np.testing.assert_allclose(warm, dense.solve(B), atol=1e-6 * scale)
+    np.testing.assert_allclose(warm, cold, atol=1e-6 * scale)
+
+
+def _loose_binary(intercept, max_iter, C=1.0, weighted=False, seed=0):
+    X, y = _sparse_data(300, 150, 2, density=0.1, seed=seed)
+    weights = np.random.default_rng(2).uniform(0.2, 3.0, 300) if weighted else None
+    model = InfluenceLogisticRegression(
+        C=C, fit_intercept=intercept, tol=1e-12, max_iter=max_iter
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y, sample_weight=weights), X, y
+
+
+@pytest.mark.parametrize(
+    "intercept, weighted, C",
+    [(True, False, 1.0), (False, True, 10.0), (True, True, 0.1)],
+)
+def test_hessian_lower_bound_is_a_lower_bound(intercept, weighted, C):
+    """``hessian_lower_bound`` ≤ the smallest eigenvalue of the dense Hessian,
+    and within a factor 100 of it on these problems; 0 where none is known
+    (multinomial, unpenalized)."""
+    model, _, _ = _loose_binary(intercept, 5000, C=C, weighted=weighted)
+    with config_context(hessian_solver="cg"):
+        state = model.influence_state()
+    bound = state.objective.hessian_lower_bound(state.theta)
+    smallest = np.linalg.eigvalsh(state.objective.hessian(state.theta))[0]
+    assert 0 < bound <= smallest * (1 + 1e-12)
+    assert bound > smallest / 100
+    for name in ("multinomial-gauge", "multinomial-unpenalized"):
+        objective, theta, _ = _fitted(name)
+        assert objective.hessian_lower_bound(theta) == 0.0
+
+
+def _dense_stationarity(state):
+    """``-H⁻¹∇R`` and the ratio with Cholesky-accurate solves (ground truth)."""
+    from skinfluence._state import probe_rows
+
+    objective, theta = state.objective, state.theta
+    dense = DenseHessianSolver(objective.hessian(theta))
+    step = -dense.solve(objective.gradient(theta))
+    rows = probe_rows(objective.n_samples, state.solver)
+    G = objective.influence_gradients(theta, rows)
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    w = objective.sample_weight[rows] / objective.weight_sum
+    typical = np.sqrt(np.mean(np.sum(dense.solve(G.T * w) ** 2, axis=0)))
+    return step, np.linalg.norm(step) / typical
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("max_iter", [3, 20, 5000])
+def test_cg_stationarity_is_lazy_and_matches_the_dense_solve(
+    intercept, max_iter, monkeypatch
+):
+    """With CG, building the state solves nothing when ``ratio_bound`` (no
+    solve) is below the threshold, else the ratio only (to 1e-4); ``ratio``
+    agrees with the dense one to 1e-3 and is below the bound; the lazy
+    full-tolerance ``newton_step`` (warm-started) equals the dense ``-H⁻¹∇R``
+    and an eager full solve; repr and ``dir`` compute nothing."""
+    from skinfluence._state import NonStationaryWarning
+
+    model, _, _ = _loose_binary(intercept, max_iter)
+    calls = []
+    solve = ConjugateGradientSolver.solve
+
+    def counted(self, *args, **kwargs):
+        calls.append(kwargs)
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConjugateGradientSolver, "solve", counted)
+    with config_context(hessian_solver="cg"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            state = model.influence_state()
+        s = state.stationarity
+        decided = s.ratio_bound <= 0.1
+        assert len(calls) == (0 if decided else 1)  # the ratio, to 1e-4
+        repr(s), dir(model)
+        assert len(calls) == (0 if decided else 1) and not s.has_newton_step()
+        step, ratio = _dense_stationarity(state)
+        warned = any(issubclass(w.category, NonStationaryWarning) for w in caught)
+        assert warned == (ratio > 0.1)
+        assert s.ratio_bound >= ratio * (1 - 1e-9)
+        if max_iter == 5000:
+            assert decided
+        np.testing.assert_allclose(s.ratio, ratio, rtol=1e-3)
+        lazy = model.newton_step_
+        assert s.has_newton_step() and "newton_step_" in dir(model)
+        # the ratio's solves at 1e-4, then the step from there at cg_tol
+        assert [k.get("tol") for k in calls] == [1e-4, None]
+        assert calls[1]["x0"] is not None
+        atol = 1e-7 * np.abs(step).max()
+        np.testing.assert_allclose(lazy, step, rtol=0, atol=atol)
+        eager = -solve(state.solver, state.objective.gradient(state.theta))
+        np.testing.assert_allclose(lazy, eager, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("name", ["binary", "multinomial-gauge"])
+def test_sparse_gradient_product_on_row_ranges(name, monkeypatch):
+    """``G A`` of sparse training rows through the threaded, sliced products (a
+    range of rows) and SciPy's (any rows) equals the dense ``G[rows] @ A``."""
+    monkeypatch.setattr(sparse_products, "THREADED_MIN_WORK", 0)
+    monkeypatch.setattr(sparse_products, "CACHE_BLOCK_ELEMENTS", 500)
+    monkeypatch.setattr(sparse_products, "effective_n_threads", lambda: 2)
+    objective, theta, _ = _fitted(name)
+    G = objective.influence_gradients(theta)
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    A = np.random.default_rng(7).normal(size=(objective.n_params, 6))
+    n = objective.n_samples
+    for rows in (
+        slice(None),
+        slice(0, n),
+        slice(10, 50),
+        slice(3, 4),
+        np.arange(5, 40, 3),
+    ):
+        expected = G[rows] @ A
+        got = objective.influence_gradient_product(theta, A, rows)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+        out = np.empty((6, expected.shape[0]))
+        objective.influence_gradient_product(theta, A, rows, out=out)
+        np.testing.assert_allclose(out.T, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_a_lazy_stationarity_pickles_resolved():
+    """Pickling a CG stationarity (dask ships it to workers) solves what is not
+    known yet and carries no solver."""
+    model, _, _ = _loose_binary(True, 20)
+    with config_context(hessian_solver="cg"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = model.influence_state()
+        s = state.stationarity
+        assert not s.has_newton_step()
+        copy = pickle.loads(pickle.dumps(s))
+        assert copy.has_newton_step() and copy.ratio == s.ratio
+        assert copy.ratio_bound == s.ratio_bound
+        step, ratio = _dense_stationarity(state)
+    np.testing.assert_allclose(copy.newton_step, step, atol=1e-7 * np.abs(step).max())
+    np.testing.assert_allclose(copy.ratio, ratio, rtol=1e-3)
