@@ -19,6 +19,7 @@ knows about scikit-learn.
 
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +39,8 @@ GRAM_BLOCK_ELEMENTS = 2**20
 #: blocks of 259 rows cost 1.56x one product, 1024 rows 1.43x, 4096 rows 1.09x;
 #: for p = 101, blocks of 4096 rows were slower than 32 MB ones)
 PRODUCT_BLOCK_ELEMENTS = 2**22
+#: elements of dense gradient rows per Python thread at least, when expanding
+EXPAND_THREAD_ELEMENTS = 2**20
 #: elements of ``[X, 1]`` per block of rows of the multinomial Hessian (0.5 MB:
 #: measured K = 10, d = 100, n = 1e5 on 2 threads, blocks of 2**14 to 2**18
 #: elements within 10 %)
@@ -312,10 +315,24 @@ class LinearObjective(Objective):
             return sp.hstack(blocks, format="csr")
         if out is None:
             out = np.empty((X.shape[0], K * (d + self.fit_intercept)))
-        for k in range(K):
-            np.multiply(R[:, k, None], X, out=out[:, k * d : (k + 1) * d])
-        if self.fit_intercept:
-            out[:, K * d :] = R
+
+        def fill(rows):
+            for k in range(K):
+                np.multiply(
+                    R[rows, k, None], X[rows], out=out[rows, k * d : (k + 1) * d]
+                )
+            if self.fit_intercept:
+                out[rows, K * d :] = R[rows]
+
+        # large blocks on as many Python threads as BLAS may use (numpy releases
+        # the GIL): the passes and the first writes to new pages run in parallel
+        n_workers = min(blas_threads(), out.size // EXPAND_THREAD_ELEMENTS)
+        if n_workers < 2:
+            fill(slice(None))
+            return out
+        cuts = np.linspace(0, X.shape[0], n_workers + 1).astype(int)
+        with ThreadPoolExecutor(n_workers) as pool:
+            list(pool.map(fill, [slice(a, b) for a, b in pairwise(cuts)]))
         return out
 
     def output_jacobian(self, X, D):

@@ -249,3 +249,31 @@ def test_dense_hessian_assembly_equals_the_sum_over_rows(
     np.testing.assert_allclose(
         obj.hessian(theta), _hessian_by_definition(obj, theta), rtol=1e-12, atol=1e-13
     )
+
+
+@pytest.mark.parametrize("workers", [1, 3], ids=["one-thread", "three-threads"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dense_gradient_rows_equal_the_kronecker_products(
+    fit_intercept, workers, monkeypatch
+):
+    """``expand`` (rows split among threads when large) against ``r_i ⊗ [x_i, 1]``
+    row by row, in parameter order."""
+    monkeypatch.setattr(objective_module, "blas_threads", lambda: workers)
+    monkeypatch.setattr(objective_module, "EXPAND_THREAD_ELEMENTS", 8)
+    rng = np.random.default_rng(8)
+    n, d, K = 17, 3, 4
+    obj = LinearObjective(
+        MultinomialLogLoss(K),
+        rng.normal(size=(n, d)),
+        np.eye(K)[rng.integers(0, K, n)],
+        np.ones(n),
+        Penalty(np.ones(K * (d + fit_intercept))),
+        fit_intercept,
+    )
+    R = rng.normal(size=(n, K))
+    Xa = np.column_stack([obj.X, np.ones(n)]) if fit_intercept else obj.X
+    q = Xa.shape[1]
+    order = [k * q + j for k in range(K) for j in range(d)]
+    order += [k * q + d for k in range(K)] if fit_intercept else []
+    expected = np.stack([np.kron(r, x)[order] for r, x in zip(R, Xa, strict=True)])
+    np.testing.assert_array_equal(obj.expand(obj.X, R), expected)
