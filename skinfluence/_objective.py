@@ -47,10 +47,17 @@ EXPAND_THREAD_ELEMENTS = 2**20
 HESSIAN_BLOCK_ELEMENTS = 2**16
 
 
+_CONTROLLER = None
+
+
 def blas_threads():
     """Threads the BLAS libraries may use now (the smallest limit among them,
-    :func:`threadpoolctl.threadpool_limits` lowers it), at least 1."""
-    controllers = ThreadpoolController().select(user_api="blas").lib_controllers
+    :func:`threadpoolctl.threadpool_limits` lowers it), at least 1. The
+    libraries are looked up once; their current counts are read on every call."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    controllers = _CONTROLLER.select(user_api="blas").lib_controllers
     return max(1, min((c.num_threads for c in controllers), default=1))
 
 
@@ -326,7 +333,9 @@ class LinearObjective(Objective):
 
         # large blocks on as many Python threads as BLAS may use (numpy releases
         # the GIL): the passes and the first writes to new pages run in parallel
-        n_workers = min(blas_threads(), out.size // EXPAND_THREAD_ELEMENTS)
+        n_workers = out.size // EXPAND_THREAD_ELEMENTS
+        if n_workers >= 2:  # small blocks do not even ask (threadpoolctl: ~1 ms)
+            n_workers = min(blas_threads(), n_workers)
         if n_workers < 2:
             fill(slice(None))
             return out
