@@ -26,11 +26,10 @@ import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
-from threadpoolctl import ThreadpoolController
 
 from ._penalties import Penalty
-from ._solvers import one_blas_thread
 from ._sparse_products import SparseDesign
+from ._threads import blas_threads, one_blas_thread
 
 #: rows of ``[X, 1]`` per block of the dense Hessian assembly (about 8 MB of float64)
 GRAM_BLOCK_ELEMENTS = 2**20
@@ -45,20 +44,6 @@ EXPAND_THREAD_ELEMENTS = 2**20
 #: measured K = 10, d = 100, n = 1e5 on 2 threads, blocks of 2**14 to 2**18
 #: elements within 10 %)
 HESSIAN_BLOCK_ELEMENTS = 2**16
-
-
-_CONTROLLER = None
-
-
-def blas_threads():
-    """Threads the BLAS libraries may use now (the smallest limit among them,
-    :func:`threadpoolctl.threadpool_limits` lowers it), at least 1. The
-    libraries are looked up once; their current counts are read on every call."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    controllers = _CONTROLLER.select(user_api="blas").lib_controllers
-    return max(1, min((c.num_threads for c in controllers), default=1))
 
 
 def as_dense(a):

@@ -9,17 +9,12 @@ from scipy.linalg.blas import dtrsm
 from scipy.linalg.lapack import dpocon
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
-from threadpoolctl import threadpool_limits
 
 from ._progress import progress
+from ._threads import one_blas_thread
 
 #: elements per column chunk of the in-place projection off the flat directions
 PROJECTION_CHUNK_ELEMENTS = 2**20
-
-
-def one_blas_thread():
-    """Context: BLAS calls in it run on one thread."""
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class SingularHessianWarning(UserWarning):

@@ -10,46 +10,20 @@ slices of columns small enough to stay in the last-level cache
 matrix run on a thread pool (SciPy's sparse kernels release the GIL).
 """
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import gen_batches
-from threadpoolctl import ThreadpoolController
+
+from ._threads import effective_n_threads
 
 #: below this many multiply-adds (nnz times columns) a product stays on one thread
 THREADED_MIN_WORK = 2**22
 #: float64 entries of the dense slice multiplied at a time (12 MB: the slice stays in
 #: the last-level cache while the nonzeros read its rows at random)
 CACHE_BLOCK_ELEMENTS = 3 * 2**19
-
-
-_CONTROLLER = None
-
-
-def effective_n_threads():
-    """Threads for the sparse products: the OpenMP runtime's current count (what
-    :func:`threadpoolctl.threadpool_limits` and ``OMP_NUM_THREADS`` set; the
-    BLAS count when no OpenMP runtime is loaded), never more than the usable
-    cores.
-
-    The libraries are looked up once (``threadpoolctl.ThreadpoolController``,
-    2 ms); their current counts are read on every call (microseconds)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    libraries = _CONTROLLER.select(user_api="openmp").lib_controllers
-    if not libraries:
-        libraries = _CONTROLLER.select(user_api="blas").lib_controllers
-    cores = (
-        len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else (os.cpu_count() or 1)
-    )
-    counts = [lib.num_threads for lib in libraries if lib.num_threads]
-    return max(1, min([cores, *counts]))
 
 
 def _row_blocks(indptr, n_blocks):
