@@ -57,7 +57,8 @@ class SparseDesign:
 
     def _product(self, A, V):
         """``A @ V`` for CSR ``A`` and a dense (k, m) ``V``: slices of the columns
-        of ``V`` that fit in the cache, each over row blocks of ``A`` on threads."""
+        of ``V`` that fit in the cache, each over row blocks of ``A`` on threads
+        (:meth:`_blocks`, :meth:`_into`, as in :meth:`weighted_gram_dot`)."""
         V = np.asarray(V, dtype=np.float64)
         k, m = V.shape
         width = max(1, CACHE_BLOCK_ELEMENTS // max(k, 1))
@@ -67,21 +68,15 @@ class SparseDesign:
         if (n_threads < 2 and width >= m) or A.shape[0] == 0:
             return np.asarray(A @ np.ascontiguousarray(V))
         out = np.empty((A.shape[0], m))
-        if n_threads < 2:  # the slices one after the other, no pool
-            for cols in gen_batches(m, width):
-                out[:, cols] = A @ np.ascontiguousarray(V[:, cols])
-            return out
-        bounds = _row_blocks(A.indptr, n_threads)
-        blocks = [(slice(lo, hi), self._rows(A, lo, hi)) for lo, hi in pairwise(bounds)]
-        with ThreadPoolExecutor(len(blocks)) as pool:
+        blocks = self._blocks(A, n_threads)
+        pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+        try:
             for cols in gen_batches(m, width):
                 part = np.ascontiguousarray(V[:, cols])
-
-                def block(rows_A, part=part, cols=cols):
-                    rows, A_rows = rows_A
-                    out[rows, cols] = A_rows @ part
-
-                list(pool.map(block, blocks))
+                self._into(pool, blocks, part, out[:, cols])
+        finally:
+            if pool is not None:
+                pool.shutdown()
         return out
 
     def weighted_gram_dot(self, V, weights, diagonal, intercept):
