@@ -99,6 +99,8 @@ class Residuals:
         return np.where(out > 10 * np.finfo(float).eps, out, np.nan)
 
     def sigma_loo(self, kind="pearson"):
+        if kind not in ("pearson", "deviance"):  # also with validation skipped
+            raise ValueError(f"type must be 'pearson' or 'deviance', got {kind!r}.")
         if self.dof <= 1:
             raise ValueError(
                 f"The leave-one-out scale needs n − p − 1 > 0: {self.n} rows with "

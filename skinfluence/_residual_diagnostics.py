@@ -91,8 +91,6 @@ class ClassicalDiagnosticsMixin:
         >>> model.sigma_loo().shape
         (442,)
         """
-        if type not in ("pearson", "deviance"):
-            raise ValueError(f"type must be 'pearson' or 'deviance', got {type!r}.")
         return Residuals(self).sigma_loo(type)
 
     @labelled("dffits")
