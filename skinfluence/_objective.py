@@ -27,6 +27,7 @@ from scipy.linalg.blas import dsyrk
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
+from ._contrasts import ClassContrasts
 from ._penalties import Penalty
 from ._sparse_products import SparseDesign
 from ._threads import blas_threads, one_blas_thread
@@ -115,6 +116,11 @@ class Objective:
     def hessian_lower_bound(self, theta):
         """A lower bound ``≥ 0`` on the smallest eigenvalue of ``H`` (0: none known)."""
         return 0.0
+
+    def class_contrasts(self, theta):
+        """:class:`~skinfluence._contrasts.ClassContrasts` at ``θ`` when ``H⁺ g_i``
+        can be solved on the class contrasts (``None``: it cannot)."""
+        return None
 
     def dispersion(self, theta, dof):
         """The loss's dispersion ``φ`` at ``θ`` (``None``: not a likelihood)."""
@@ -624,6 +630,19 @@ class LinearObjective(Objective):
             return 0.0
         bound = min(lam0 * gamma2 / top, lam0 * gamma2 / (gamma2 + sigma2))
         return bound / self.weight_sum
+
+    def class_contrasts(self, theta):
+        """The class contrasts (:mod:`~skinfluence._contrasts`) at ``θ``, for a
+        shift-invariant loss with more than one output, dense ``X`` and a smooth
+        penalty that is the same for every class; else ``None``."""
+        K, d = self.n_outputs, self.n_features
+        if not (self.loss.shift_invariant and K > 1) or sp.issparse(self.X):
+            return None
+        l2, l1 = self.penalty.l2, self.penalty.l1
+        coef, intercept = l2[: K * d].reshape(K, d), l2[K * d :]
+        if l1.any() or np.any(coef != coef[:1]) or np.any(intercept != intercept[:1]):
+            return None
+        return ClassContrasts(self.X, self.residuals(theta), self.fit_intercept)
 
     def null_directions(self):
         """Orthonormal directions along which ``R`` is exactly flat, shape (n_params, r).

@@ -10,6 +10,7 @@ from scipy.linalg.lapack import dpocon
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
+from . import _blas as blas
 from ._progress import progress
 from ._threads import one_blas_thread
 
@@ -44,7 +45,7 @@ class DenseHessianSolver:
     method : {"cholesky", "eigh"}
     """
 
-    def __init__(self, H, null_basis=None, rcond=1e-10):
+    def __init__(self, H, null_basis=None, rcond=1e-10, allow_singular=True):
         H = np.asarray(H, dtype=np.float64)
         self._H = H
         p = H.shape[0]
@@ -85,6 +86,8 @@ class DenseHessianSolver:
             self._L = L if L.flags.f_contiguous else np.asfortranarray(L)
             self.rank = p - V.shape[1]
         except LinAlgError:
+            if not allow_singular:
+                raise
             self.method = "eigh"
             A = H + scale * (V @ V.T)
             A_eq = A * d[:, None] * d[None, :]
@@ -145,6 +148,31 @@ class DenseHessianSolver:
                 X *= scale
         self._project_inplace(X)
         return X[:, 0] if one else X
+
+    def on_subspace(self, reduce):
+        """The solver of ``reduce(H)`` (``H`` on a subspace's coordinates, e.g.
+        ``Eᵀ H E``), or ``None`` when it is not numerically positive definite or
+        this one is not a Cholesky factorization."""
+        if self.method != "cholesky":
+            return None
+        try:
+            return DenseHessianSolver(reduce(self._H), allow_singular=False)
+        except LinAlgError:
+            return None
+
+    def solve_in_place(self, B, scale=1.0):
+        """``B ← H⁻¹ (scale · B)`` for a float64 view ``B`` (n_params, m) with
+        contiguous columns, e.g. ``C[rows, cols].T`` of a C-ordered ``C`` (Cholesky
+        only, no flat directions). Through SciPy's Cython BLAS when available
+        (:mod:`._blas`), else solved into a copy and written back."""
+        if self.method != "cholesky" or self._V.shape[1]:
+            raise ValueError(
+                "solve_in_place needs a Cholesky factor, no flat directions."
+            )
+        if blas.AVAILABLE:
+            return blas.cholesky_solve_in_place(self._L, B, scale)
+        B[...] = self.solve(B, scale)
+        return B
 
     def _apply_root_inverse(self, B, transpose=False):
         """``F⁻¹ B`` (or ``F⁻ᵀ B``) for the factor ``F Fᵀ = H`` (pseudo on the range)."""

@@ -289,6 +289,8 @@ class FittedInfluence:
     def influence_params(self):
         """``-H⁻¹ g_i`` for every training row, (n_train, n_params), memoized."""
         if self._influence_params is None:
+            self._influence_params = self._influence_params_on_contrasts()
+        if self._influence_params is None:
             G = as_dense(self.objective.influence_gradients(self.theta))
             if self.solver.method == "cg":
                 solved = self.solver.solve(G.T)
@@ -297,6 +299,23 @@ class FittedInfluence:
                 solved = self.solver.solve(G.T, scale=-1.0, overwrite=True)
             self._influence_params = solved.T
         return self._influence_params
+
+    def _influence_params_on_contrasts(self):
+        """:meth:`influence_params` solved on the class contrasts of a
+        shift-invariant loss (:mod:`._contrasts`), or ``None`` when they do not
+        apply (another loss, sparse ``X``, CG, a singular Hessian)."""
+        if self.solver.method != "cholesky":
+            return None
+        objective = self.objective
+        contrasts = objective.class_contrasts(self.theta)
+        reduced = (
+            None if contrasts is None else self.solver.on_subspace(contrasts.reduce)
+        )
+        if reduced is None:
+            return None
+        share = objective.penalty.weight_derivative(self.theta, objective.weight_sum)
+        shift = self.solver.solve(share, scale=-1.0) if share.any() else None
+        return contrasts.influence_params(reduced, shift)
 
     def train_gradient_product(self, A):
         """``G A`` with ``G`` the training rows' influence gradients, (n, m)."""

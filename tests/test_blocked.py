@@ -1,8 +1,8 @@
 """Dense paths against one unblocked dense reference.
 
-``influence_params_`` (factored Hessian, in-place solves) and ``influence_loss``
-(``G`` built by blocks of rows, each product written into the result) against
-``pinv(H) Gᵀ`` formed in one piece from the per-sample gradients, with blocks
+``influence_params_`` (factored Hessian, in-place solves; the multinomial's on
+its class contrasts) and ``influence_loss`` (``G`` built by blocks of rows, each
+product written into the result) against ``pinv(H) Gᵀ`` formed in one piece from the per-sample gradients, with blocks
 forced small so that every edge (partial last block, the gauge of the
 multinomial model, the penalty share, float32 results) is hit.
 """
@@ -16,7 +16,10 @@ from skinfluence import (
     InfluencePoissonRegressor,
     config_context,
 )
+from skinfluence import _blas as blas
+from skinfluence import _contrasts as contrasts_module
 from skinfluence import _objective as objective_module
+from skinfluence._contrasts import ClassContrasts
 from skinfluence._losses import MultinomialLogLoss
 from skinfluence._objective import LinearObjective
 from skinfluence._penalties import Penalty
@@ -95,8 +98,19 @@ def test_blocked_dense_paths_match_one_dense_solve(
     # blocks of 5 rows (the last one partial: 157 = 31 * 5 + 2)
     p = model.influence_state().n_params
     monkeypatch.setattr(objective_module, "PRODUCT_BLOCK_ELEMENTS", 5 * p)
+    monkeypatch.setattr(contrasts_module, "BLOCK_ELEMENTS", 5 * p)
+    monkeypatch.setattr(blas, "DIAGONAL_BLOCK", 4)
+    on_contrasts = []
+    solve_on_contrasts = ClassContrasts.influence_params
+    monkeypatch.setattr(
+        ClassContrasts,
+        "influence_params",
+        lambda self, *a: on_contrasts.append(1) or solve_on_contrasts(self, *a),
+    )
     model._influence_state.clear()
     params = model.influence_params_
+    # the multinomial models (class-uniform penalties) solve on the contrasts
+    assert bool(on_contrasts) == name.startswith("multinomial")
     assert params.flags.c_contiguous and params.shape == params_ref.shape
     np.testing.assert_allclose(params, params_ref, rtol=0, atol=1e-9 * scale_p)
     loss = model.influence_loss(X_test, y_test)
