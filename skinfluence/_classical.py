@@ -23,6 +23,8 @@ their values here are NaN, and :meth:`summary_frame` and :meth:`outlier_test`
 leave them out. The public methods are in :mod:`._residual_diagnostics`.
 """
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
@@ -67,6 +69,7 @@ class Residuals:
         fitted = estimator.influence_state()
         objective = objective_of(estimator, "residual-based diagnostics")
         loss, name = objective.loss, type(estimator).__name__
+        self.name = name
         raw = objective.raw_prediction(fitted.theta)
         pearson = loss.pearson_residuals(objective.Y, raw)
         if objective.n_outputs != 1 or pearson is None:
@@ -82,6 +85,19 @@ class Residuals:
         self.weighted = s > 0
         nan = np.where(self.weighted, 1.0, np.nan)
         self.pearson = np.sqrt(s) * pearson * nan
+        infinite = self.weighted & ~np.isfinite(self.pearson)
+        if infinite.any():
+            warnings.warn(
+                f"{name}: the Pearson residuals of rows "
+                f"{np.flatnonzero(infinite).tolist()[:10]} are beyond the float "
+                "range (a label predicted with a probability that rounds to 0, or "
+                "a mean that rounds to 0: a fit far from its minimum or separating "
+                "its data). Their studentized residuals and DFFITS are ±inf or NaN, "
+                "and σ₍ᵢ₎ and COVRATIO, which sum every row's residual, are not "
+                "finite.",
+                UserWarning,
+                stacklevel=4,
+            )
         sign = -np.sign(loss.gradient(objective.Y, raw)[:, 0])
         dev = 2.0 * s * loss.loss(objective.Y, raw) / loss.gaussian_factor
         self.deviance = sign * np.sqrt(np.maximum(dev, 0.0)) * nan
@@ -107,8 +123,9 @@ class Residuals:
                 f"weight and {self.p} parameters."
             )
         r = self.pearson if kind == "pearson" else self.deviance
-        total = np.nansum(r**2)
-        return np.sqrt((total - r**2 / self.one_minus_hat()) / (self.dof - 1))
+        remaining = np.nansum(r**2) - r**2 / self.one_minus_hat()
+        remaining = undefined_where_negative(self.name, remaining, "σ₍ᵢ₎")
+        return np.sqrt(remaining / (self.dof - 1))
 
     def scale_loo(self):
         """``σ₍ᵢ₎`` where the dispersion is estimated, else 1."""
@@ -146,6 +163,33 @@ class Residuals:
         t = self.studentized("external", "pearson")
         n, p = self.n, self.p
         return 1.0 / (self.one_minus_hat() * ((n - p - 1 + t**2) / (n - p)) ** p)
+
+
+def undefined_where_negative(name, remaining, what):
+    """``remaining`` (Belsley's deleted residual sum of squares, or the deleted
+    dispersion) with NaN where it is negative, and a warning naming the rows.
+
+    For unpenalized least squares it is the refit's residual sum of squares,
+    never negative (but for rounding); for a penalized or non-Gaussian fit the
+    update is an approximation, and a row with a large residual and a large
+    ``h_i`` can remove more than the total: its deleted scale has no value."""
+    negative = remaining < 0  # NaN (zero weight, h_i = 1) compares False
+    if not negative.any():
+        return remaining
+    rows = np.flatnonzero(negative)
+    warnings.warn(
+        f"{name}: {what} is NaN for rows {rows.tolist()[:10]}"
+        f"{' …' if rows.size > 10 else ''}: Belsley's deleted residual sum of "
+        "squares Σ_j r_j² − r_i²/(1 − h_i) is negative there. It is the refit's "
+        "residual sum of squares only for unpenalized least squares; for this "
+        "fit (penalized or not least squares) the update removes more than the "
+        "total for a row with a large residual and leverage. Their externally "
+        "studentized residuals, DFFITS, COVRATIO and DFBETAS are NaN too; "
+        "dfbeta() or loo_params_change() give the change without them.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return np.where(negative, np.nan, remaining)
 
 
 def flag_thresholds(n, p):

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._classical import objective_of
+from ._classical import objective_of, undefined_where_negative
 from ._constraints import Result, validated
 from ._frames import labelled
 from ._removal import group_newton_step
@@ -186,7 +186,19 @@ class DiagnosticsMixin(ClassicalDiagnosticsMixin):
         # standard errors need diag(A⁻¹): p solves with unit vectors (p is small)
         inv_diag = np.diag(fitted.solve(np.eye(objective.n_params)))
         inv_diag = inv_diag / objective.weight_sum
+        flat = ~(inv_diag > 0)  # the minimum-norm inverse is 0 along a flat direction
+        if flat.any():
+            warnings.warn(
+                f"{type(self).__name__}: DFBETAS of parameter(s) "
+                f"{np.flatnonzero(flat).tolist()} are NaN: the Hessian is singular "
+                "along them (the data do not identify them), so they have no "
+                "standard error to divide by. Their dfbeta() is defined.",
+                UserWarning,
+                stacklevel=3,
+            )
+            inv_diag = np.where(flat, np.nan, inv_diag)
         phi = objective.deleted_dispersion(fitted.theta, dof, loo.output_leverage)
+        phi = undefined_where_negative(type(self).__name__, phi, "φ₍ᵢ₎ of DFBETAS")
         return -loo.changes / np.sqrt(phi[:, None] * inv_diag)
 
     @validated({"groups": ["array-like", None]})

@@ -167,6 +167,18 @@ class Loss:
         return self.gaussian_factor * rss / (dof - y.shape[1])
 
 
+def _binomial_pearson(y, raw):
+    """``(y − p)/√(p (1 − p))`` with ``p = expit(raw)``, written as
+    ``y e^(−raw/2) − (1 − y) e^(raw/2)`` (the same for any ``y``): finite where
+    ``p`` rounds to exactly 0 or 1 (a separated or saturated row, whose residual
+    tends to 0 when its label is the predicted one), where ``0/0`` would be NaN."""
+    # a certain wrong prediction is ±inf, truly; the branch not taken may be 0·inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        up = np.where(y != 0, y * np.exp(-0.5 * raw), 0.0)
+        down = np.where(y != 1, (1.0 - y) * np.exp(0.5 * raw), 0.0)
+    return up - down
+
+
 class BinaryLogLoss(Loss):
     """Log-loss of a binary classifier, ``log(1 + exp(raw)) - y * raw``.
 
@@ -189,8 +201,7 @@ class BinaryLogLoss(Loss):
         return p * (1.0 - p) * v
 
     def pearson_residuals(self, y, raw):
-        p = expit(raw)
-        return ((y - p) / np.sqrt(p * (1.0 - p))).sum(axis=1)
+        return _binomial_pearson(y, raw).sum(axis=1)
 
 
 class MultinomialLogLoss(Loss):
@@ -397,8 +408,8 @@ class MarginLogLoss(_MarginLoss):
         return p * (1.0 - p)
 
     def pearson_residuals(self, y, raw):
-        p = expit(raw)  # y in {-1, +1}: the 0/1 label is (y + 1) / 2
-        return (((y + 1.0) / 2.0 - p) / np.sqrt(p * (1.0 - p))).sum(axis=1)
+        # y in {-1, +1}: the 0/1 label is (y + 1) / 2
+        return _binomial_pearson((y + 1.0) / 2.0, raw).sum(axis=1)
 
 
 class SquaredHinge(_MarginLoss):

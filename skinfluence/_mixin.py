@@ -529,9 +529,23 @@ def _fit_and_keep(estimator, owner, X, y, args, kwargs):
     """``fit`` of the estimator class after ``owner`` in the MRO, with every
     argument passed through; then keep the training data and its weights."""
     base_fit = super(owner, estimator).fit
-    base_fit(X, y, *args, **kwargs)
     bound = inspect.signature(base_fit).bind(X, y, *args, **kwargs)
     sample_weight = bound.arguments.get("sample_weight")
+    try:
+        base_fit(X, y, *args, **kwargs)
+    except ZeroDivisionError as error:
+        cv = estimator.get_params().get("cv", "absent")
+        if sample_weight is None or cv == "absent":
+            raise
+        base = base_fit.__qualname__.split(".")[0]
+        raise ValueError(
+            f"{type(estimator).__name__}: a fold of its cross-validation (cv={cv!r}) "
+            f"holds only rows of zero sample weight, and scikit-learn's {base} "
+            f"cannot weigh that fold ({error}; a plain {base} refuses the same "
+            "data). Drop the rows of zero weight before fitting, or pass a cv "
+            "splitter whose every fold holds a row of positive weight (e.g. "
+            "KFold(shuffle=True, random_state=0))."
+        ) from error
     estimator._influence_state = InfluenceState(
         TrainingData.from_fit(X, y, sample_weight)
     )

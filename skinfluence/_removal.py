@@ -191,6 +191,12 @@ def leave_one_out(fitted):
     n, p = objective.n_samples, objective.n_params
     S, penalty = objective.weight_sum, objective.penalty
     deltas = penalty.removal_fractions(objective.sample_weight)
+    # the only row with weight: without it nothing is left to fit (and a penalty
+    # scaled with the weight would divide by zero)
+    last = (objective.sample_weight > 0) & (
+        np.count_nonzero(objective.sample_weight) == 1
+    )
+    deltas = np.where(last, 0.0, deltas)
     shifted = penalty.shifts_on_removal
     leverage, changes, quad = None, changes_array(n, p), np.empty(n)
     degenerate = np.zeros(n, dtype=bool)
@@ -224,6 +230,15 @@ def leave_one_out(fitted):
         )
         changes[alone] = np.nan
         degenerate &= ~alone
+    last &= ~alone
+    if last.any():
+        notes.append(
+            f"Row {np.flatnonzero(last).tolist()} is the only training row with "
+            "positive weight: without it nothing is left to fit, so its "
+            "leave-one-out change, DFBETA(S) and Cook's distance are NaN."
+        )
+        changes[last] = np.nan
+        degenerate &= ~last
     if degenerate.any():
         notes.append(
             f"Rows {np.flatnonzero(degenerate).tolist()[:10]} have no leave-one-out "
@@ -232,7 +247,7 @@ def leave_one_out(fitted):
             "DFBETA(S) and Cook's distances are NaN; refit without them "
             "(remove_effect(i, method='exact')) to see their effect."
         )
-    quad[degenerate | alone] = np.nan
+    quad[degenerate | alone | last] = np.nan
     return LeaveOneOut(leverage, changes, quad, notes)
 
 
@@ -347,7 +362,14 @@ class RemovalMixin:
             ) as bar,
         ):
             warnings.simplefilter("always", ConvergenceWarning)
-            new.fit(data.X, data.y, **kw)
+            try:
+                new.fit(data.X, data.y, **kw)
+            except ValueError as error:  # e.g. fewer rows left than CV folds
+                raise ValueError(
+                    f"The exact refit of {fitted.adapter.name} on the {keep.size} "
+                    f"remaining rows is refused: {error} Remove fewer rows, or "
+                    "predict the refit with method='newton'."
+                ) from error
             bar.update()
         new._influence_state.data.index = data.index
         new.set_params(**{k: params[k] for k in tight})

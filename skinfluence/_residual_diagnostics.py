@@ -48,7 +48,9 @@ class ClassicalDiagnosticsMixin:
         Returns
         -------
         residuals : ndarray of shape (n_train,)
-            NaN for rows of zero weight (R drops them) and rows with ``h_i = 1``.
+            NaN for rows of zero weight (R drops them) and rows with ``h_i = 1``;
+            external: also, with a warning, where σ₍ᵢ₎ is undefined (see
+            :meth:`sigma_loo`).
 
         Examples
         --------
@@ -80,7 +82,9 @@ class ClassicalDiagnosticsMixin:
         Returns
         -------
         sigma : ndarray of shape (n_train,)
-            NaN for rows of zero weight.
+            NaN for rows of zero weight and, with a warning naming them, rows
+            where the update is negative (possible for a penalized or
+            non-Gaussian fit: a row with a large residual and leverage).
 
         Examples
         --------
@@ -105,7 +109,8 @@ class ClassicalDiagnosticsMixin:
         Returns
         -------
         dffits : ndarray of shape (n_train,)
-            NaN for rows of zero weight.
+            NaN for rows of zero weight and, with a warning, where σ₍ᵢ₎ is
+            undefined (see :meth:`sigma_loo`).
 
         Examples
         --------
@@ -130,7 +135,8 @@ class ClassicalDiagnosticsMixin:
         Returns
         -------
         covratio : ndarray of shape (n_train,)
-            NaN for rows of zero weight.
+            NaN for rows of zero weight and, with a warning, where σ₍ᵢ₎ is
+            undefined (see :meth:`sigma_loo`).
 
         Examples
         --------

@@ -7,10 +7,21 @@ penalty scaled by up to ``1e±8`` and NaN injected into the test data.
 :func:`call_all` fits it and calls every public method, classifying each
 outcome:
 
-- ``"ok"``: a finite answer, or a non-finite one announced by a warning;
+- ``"ok"``: a finite answer, or a non-finite one announced by a warning (a
+  ``UserWarning`` or other category of ours, not numpy's ``RuntimeWarning``
+  "invalid value encountered", which only reports that a NaN was made); a
+  DataFrame's numeric columns are checked. The per-row residual diagnostics
+  (:data:`ROW_DIAGNOSTICS`) are documented NaN at rows of zero weight and rows
+  of leverage 1: there NaN is required (zero weight) or allowed (leverage 1)
+  without a warning, and any other non-finite value needs one;
 - ``"clear:<Type>"``: one of our errors (raised by a ``raise`` statement in
-  skinfluence, or by scikit-learn's input validation);
-- ``"silent-nan"``: a non-finite answer without any warning (a failure);
+  skinfluence, or by scikit-learn's input validation); for ``fit``, our error
+  counts as clear only if the plain scikit-learn estimator refuses the same data;
+- ``"silent-nan"``: a non-finite answer without a warning of ours (a failure);
+- ``"nan-rule"``: a per-row diagnostic finite at a row of zero weight, where it
+  is documented NaN (a failure);
+- ``"refuses-fit"``: our error from ``fit`` on data the plain scikit-learn
+  estimator fits (a failure);
 - ``"internal:<Type>@<file>:<line>"``: any other exception (a failure).
 
 ``python tests/fuzz.py 2000`` prints the census of outcomes for that many
@@ -31,6 +42,10 @@ from skinfluence._capabilities import CONFIGURATIONS, METHODS, make_data
 LABELS = [c[0] for c in CONFIGURATIONS]
 LABEL_KINDS = ("natural", "single", "separable")
 NAN_KINDS = (None, "y_test", "X_test")
+#: outcomes that are failures
+FAILURES = ("internal", "silent", "nan-rule", "refuses-fit")
+#: per-row results documented NaN at rows of zero weight and of leverage 1
+ROW_DIAGNOSTICS = ("studentized_residuals", "sigma_loo", "dffits", "covratio")
 
 #: every public method, on a fitted model and its test data
 CALLS = {
@@ -85,14 +100,14 @@ class Draw:
                     else (X_test @ W[:, 0] > 0).astype(int)
                 )
         params = dict(params)
-        if "C" in params or self.label.startswith(("LogisticRegression", "LinearSV")):
+        if name.endswith("CV"):
+            pass  # cross-validation chooses C or alpha: the estimator has neither
+        elif "C" in params or self.label.startswith(("LogisticRegression", "LinearSV")):
             params["C"] = params.get("C", 1.0) * self.scale
         elif "alpha" in params or self.label.startswith(("SGD", "Ridge")):
             params["alpha"] = params.get("alpha", 1e-4 if "SGD" in name else 1.0) / (
                 self.scale
             )
-        if self.label.endswith("CV"):
-            params.pop("C", None), params.pop("alpha", None)
         model = getattr(skinfluence, name)(**params)
         if "random_state" in model.get_params():
             model.set_params(random_state=0)
@@ -135,15 +150,51 @@ def _finite(result):
         return np.all(np.isfinite(result.coef_))
     if hasattr(result, "harmful_values"):
         return np.all(np.isfinite(result.harmful_values))
+    if hasattr(result, "select_dtypes"):  # a DataFrame: its numeric columns
+        result = result.select_dtypes("number")
     if hasattr(result, "to_numpy"):
         result = result.to_numpy()
     result = np.asarray(result)
     return result.dtype == object or np.all(np.isfinite(result))
 
 
+def _announced(caught):
+    """A warning of ours (numpy's RuntimeWarning only reports a NaN it made)."""
+    return any(not issubclass(w.category, RuntimeWarning) for w in caught)
+
+
+def _row_outcome(result, model, sw, caught):
+    """The documented NaN rule of :data:`ROW_DIAGNOSTICS`: NaN at every row of
+    zero weight; finite at every other row but those of leverage 1, unless a
+    warning of ours announces it."""
+    values = np.asarray(result, dtype=float)
+    zero = np.zeros(values.shape, bool) if sw is None else np.asarray(sw) == 0
+    if np.isfinite(values[zero]).any():
+        return "nan-rule"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = np.asarray(model.leverage(), dtype=float)
+    documented = zero | (1.0 - h <= 1e-12)
+    if np.isfinite(values[~documented]).all() or _announced(caught):
+        return "ok"
+    return "silent-nan"
+
+
+def _plain(model):
+    """The scikit-learn estimator the skinfluence class extends, same parameters."""
+    base = next(c for c in type(model).__mro__ if c.__module__.startswith("sklearn"))
+    known = base().get_params()
+    return base(**{k: v for k, v in model.get_params().items() if k in known})
+
+
 def fit(draw):
     """The fitted model and its data, or ``None`` if scikit-learn refuses the fit
-    (or the data are not the kind the configuration needs)."""
+    (or the data are not the kind the configuration needs).
+
+    Our own clear error from ``fit`` (scikit-learn's refusal reworded, e.g. a
+    cross-validation fold of zero weight) is re-raised, after checking that the
+    plain scikit-learn estimator refuses the same data too; if it fits them,
+    :class:`RefusesFit` is raised instead."""
     model, X, y, sw, X_test, y_test = draw.problem()
     kw = {} if sw is None else {"sample_weight": sw}
     with warnings.catch_warnings():
@@ -152,18 +203,32 @@ def fit(draw):
             model.fit(X, y, **kw)
         except (ValueError, TypeError, IndexError) as error:
             frame = traceback.extract_tb(error.__traceback__)[-1]
-            if "/skinfluence/" in frame.filename:
-                raise  # fit is scikit-learn's: an error of ours is a bug
-            return None
+            if "/skinfluence/" not in frame.filename:
+                return None
+            try:  # fit is scikit-learn's: ours may only reword its refusal
+                _plain(model).fit(X, y, **kw)
+            except Exception:
+                raise error from None
+            raise RefusesFit(f"{type(model).__name__}: {error}") from error
     return model, X, y, sw, X_test, y_test
 
 
+class RefusesFit(Exception):
+    """Our error from ``fit`` on data the plain scikit-learn estimator fits."""
+
+
 def call_all(draw, calls=CALLS):
-    """``{method: outcome}`` for one draw (empty if the fit is refused)."""
-    fitted = fit(draw)
+    """``{method: outcome}`` for one draw (empty if scikit-learn refuses the fit,
+    ``{"fit": outcome}`` if we do)."""
+    try:
+        fitted = fit(draw)
+    except RefusesFit:
+        return {"fit": "refuses-fit"}
+    except Exception as error:
+        return {"fit": classify(error)}
     if fitted is None:
         return {}
-    model, _, _, _, X_test, y_test = fitted
+    model, _, _, sw, X_test, y_test = fitted
     outcomes = {}
     for name, call in calls.items():
         with warnings.catch_warnings(record=True) as caught:
@@ -173,7 +238,9 @@ def call_all(draw, calls=CALLS):
             except Exception as error:  # classified, not swallowed
                 outcomes[name] = classify(error)
                 continue
-        if _finite(result) or caught:
+        if name in ROW_DIAGNOSTICS:
+            outcomes[name] = _row_outcome(result, model, sw, caught)
+        elif _finite(result) or _announced(caught):
             outcomes[name] = "ok"
         else:
             outcomes[name] = "silent-nan"
@@ -199,15 +266,11 @@ def census(n_draws, seed=0):
     counts, failures = Counter(), Counter()
     fitted = 0
     for _ in range(n_draws):
-        draw = random_draw(rng)
-        try:
-            outcomes = call_all(draw)
-        except Exception as error:
-            outcomes = {"fit": classify(error)}
-        fitted += bool(outcomes)
+        outcomes = call_all(random_draw(rng))
+        fitted += bool(outcomes) and "fit" not in outcomes
         for method, outcome in outcomes.items():
             counts[outcome.split("@")[0]] += 1
-            if outcome.startswith(("internal", "silent")):
+            if outcome.startswith(FAILURES):
                 failures[(method, outcome)] += 1
     return fitted, counts, failures
 

@@ -742,3 +742,89 @@ def test_too_few_rows_for_a_leave_one_out_scale():
     for method in ("sigma_loo", "summary_frame", "dfbetas", "covratio"):
         with pytest.raises(ValueError, match="n − p − 1|more than"):
             getattr(model, method)()
+
+
+def test_saturated_logistic_rows_have_finite_pearson_residuals():
+    """Rows whose fitted probability rounds to exactly 0 or 1 (a separated row of
+    a large-coefficient fit): the Pearson residual ``(y − p)/√(p (1 − p))`` is
+    ``e^(−η/2)`` for ``y = 1`` (``(1 − p)/p = e^(−η)``), tiny and finite, not
+    ``0/0``; the studentized residual is it over ``√(1 − h)`` (fixed dispersion)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skinfluence import attach
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(1, 5, 10), -rng.uniform(1, 5, 10)])[:, None]
+    y = (x[:, 0] > 0).astype(int)
+    y[0] = 0  # one row on the wrong side: the fit is finite
+    plain = LogisticRegression().fit(x, y)
+    plain.coef_ = plain.coef_ * 40  # |η| up to ~160: p is 1.0 or ~1e-70
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # far from the minimum
+        model = attach(plain, x, y)
+    eta = model.decision_function(x)
+    saturated = 1.0 / (1.0 + np.exp(-eta)) == 1.0
+    assert saturated.sum() >= 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        t = model.studentized_residuals()
+        values = [t, model.dffits(), model.covratio()]
+    for v in values:
+        assert np.isfinite(v).all()
+    h = model.leverage()
+    expected = np.where(y == 1, np.exp(-eta / 2), -np.exp(eta / 2)) / np.sqrt(1 - h)
+    np.testing.assert_allclose(t[saturated], expected[saturated], rtol=1e-12)
+    moderate = np.abs(eta) < 30
+    p, h, y = 1.0 / (1.0 + np.exp(-eta[moderate])), h[moderate], y[moderate]
+    direct = (y - p) / np.sqrt(p * (1 - p) * (1 - h))
+    np.testing.assert_allclose(t[moderate], direct, rtol=1e-9)
+
+
+def test_negative_belsley_update_of_a_penalized_fit_is_nan_with_a_warning():
+    """For a penalized fit Belsley's ``Σ_j r_j² − r_i²/(1 − h_i)`` is not the
+    refit's residual sum of squares and can be negative (a row with a large
+    residual and leverage): σ₍ᵢ₎ there is NaN with a warning naming the row, and
+    so are its external studentized residual, DFFITS, COVRATIO and DFBETAS; the
+    other rows are the documented formula."""
+    X = np.array([[1.0], [1.0], [1.0], [10.0]])
+    y = np.array([0.0, 0.0, 0.0, 100.0])
+    model = InfluenceRidge(alpha=100.0, fit_intercept=False).fit(X, y)
+    e, h = y - model.predict(X), model.leverage()
+    np.testing.assert_allclose(h, X[:, 0] ** 2 / (X[:, 0] @ X[:, 0] + 100.0))
+    remaining = e @ e - e**2 / (1 - h)
+    assert remaining[3] < 0 and (remaining[:3] > 0).all()
+    for method in ("sigma_loo", "studentized_residuals", "dffits", "covratio"):
+        with pytest.warns(UserWarning, match=r"σ₍ᵢ₎ is NaN for rows \[3\]"):
+            values = getattr(model, method)()
+        assert np.isnan(values[3]) and np.isfinite(values[:3]).all(), method
+    with pytest.warns(UserWarning, match=r"DFBETAS is NaN for rows \[3\]"):
+        dfbetas = model.dfbetas()
+    assert np.isnan(dfbetas[3]).all() and np.isfinite(dfbetas[:3]).all()
+    with pytest.warns(UserWarning, match="Belsley"):
+        sigma = model.sigma_loo()
+    np.testing.assert_allclose(sigma[:3], np.sqrt(remaining[:3] / (4 - 1 - 1)))
+    # unpenalized least squares: the update is the refit's, never negative
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ols = InfluenceLinearRegression(fit_intercept=False).fit(X, y)
+        assert np.isfinite(ols.sigma_loo()).all()
+
+
+def test_dfbetas_of_a_parameter_the_data_do_not_identify_is_nan_with_a_warning():
+    """A feature that is zero on every row: its coefficient has no standard error
+    (the minimum-norm inverse is 0 along it), so its DFBETAS is NaN with a
+    warning, not ``0/0``; the other columns are those of the fit without it."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=(20, 2)), np.zeros(20)])
+    y = X[:, 0] + rng.normal(size=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # SingularHessianWarning
+        model = InfluenceLinearRegression().fit(X, y)
+        model.influence_state()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(UserWarning, match=r"DFBETAS of parameter\(s\) \[2\]"):
+            dfbetas = model.dfbetas()
+    assert np.isnan(dfbetas[:, 2]).all()
+    reduced = InfluenceLinearRegression().fit(X[:, :2], y).dfbetas()
+    np.testing.assert_allclose(dfbetas[:, [0, 1, 3]], reduced, rtol=1e-9)

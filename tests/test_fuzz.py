@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from fuzz import LABEL_KINDS, LABELS, NAN_KINDS, Draw, call_all
+from fuzz import FAILURES, LABEL_KINDS, LABELS, NAN_KINDS, Draw, call_all
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles import rel_err, theta_of
@@ -54,7 +54,7 @@ def test_every_outcome_is_an_answer_or_our_clear_error(draw):
     failures = {
         method: outcome
         for method, outcome in outcomes.items()
-        if outcome.startswith(("internal", "silent"))
+        if outcome.startswith(FAILURES)
     }
     assert not failures, failures
 
@@ -72,6 +72,34 @@ def test_a_planted_internal_error_is_classified_as_one():
     with pytest.raises(ValueError) as caught:  # scikit-learn's InvalidParameterError
         model.influence_loss(np.eye(1, 2), 1.0)
     assert classify(caught.value).startswith("clear:")
+
+
+def test_the_documented_nan_rule_of_row_diagnostics_can_fail():
+    """NaN is required at rows of zero weight and needs a warning of ours
+    elsewhere: numpy's RuntimeWarning is no announcement."""
+    from fuzz import _row_outcome
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2)), rng.normal(size=12)
+    w = np.ones(12)
+    w[3] = 0.0
+    model = sk.InfluenceLinearRegression().fit(X, y, sample_weight=w)
+    values = model.studentized_residuals()
+    assert np.isnan(values[3])
+    assert _row_outcome(values, model, w, []) == "ok"
+    finite = np.where(np.isnan(values), 0.0, values)
+    assert _row_outcome(finite, model, w, []) == "nan-rule"
+    planted = values.copy()
+    planted[5] = np.nan
+    assert _row_outcome(planted, model, w, []) == "silent-nan"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        np.sqrt(-np.ones(1))
+    assert caught and _row_outcome(planted, model, w, caught) == "silent-nan"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("row 5 has no value", UserWarning, stacklevel=1)
+    assert _row_outcome(planted, model, w, caught) == "ok"
 
 
 # -- well-posed draws: exact answers ----------------------------------------------

@@ -33,6 +33,33 @@ def test_log_losses_match_direct_formulas_and_stay_finite():
     np.testing.assert_allclose(values3, [direct, 0.0], atol=1e-12)
 
 
+def test_log_loss_pearson_residuals_stay_finite_where_p_rounds_to_0_or_1():
+    """``(y − p)/√(p (1 − p))`` with ``(1 − p)/p = e^(−raw)``: ``e^(−raw/2)`` for
+    ``y = 1`` and ``−e^(raw/2)`` for ``y = 0``, also where ``p`` rounds to 1
+    (``raw ≥ 37``) and the direct formula is ``0/0``; a certain wrong prediction
+    beyond the float range is ``±inf``. The ±1-target log-loss agrees."""
+    from scipy.special import expit
+
+    from skinfluence._losses import MarginLogLoss
+
+    raw = np.array([[-800.0], [-40.0], [-2.0], [0.0], [3.0], [40.0], [800.0]])
+    for label in (0.0, 1.0):
+        Y = np.full_like(raw, label)
+        with np.errstate(all="raise"):
+            ours = BinaryLogLoss().pearson_residuals(Y, raw)
+            margin = MarginLogLoss().pearson_residuals(2 * Y - 1, raw)
+        expected = np.exp(-raw[:, 0] / 2) if label else -np.exp(raw[:, 0] / 2)
+        np.testing.assert_allclose(ours, expected, rtol=1e-13)
+        np.testing.assert_allclose(margin, expected, rtol=1e-13)
+        p = expit(raw[2:5, 0])
+        direct = (label - p) / np.sqrt(p * (1 - p))
+        np.testing.assert_allclose(ours[2:5], direct, rtol=1e-13)
+    far = BinaryLogLoss().pearson_residuals(
+        np.array([[1.0], [0.0]]), np.array([[-2e3], [2e3]])
+    )
+    np.testing.assert_array_equal(far, [np.inf, -np.inf])
+
+
 def test_multinomial_hessian_is_diag_p_minus_ppt():
     rng = np.random.default_rng(1)
     raw = rng.normal(size=(1, 5))

@@ -555,3 +555,25 @@ def test_displaying_pipelines_and_searches_computes_nothing(cancer, builds):
     assert len(builds) == 1
     _display_everything(attached)
     assert len(builds) == 1
+
+
+def test_a_cross_validation_fold_of_zero_weight_is_refused_naming_the_estimator():
+    """scikit-learn's LassoCV divides by the weight of each fold: a fold of rows
+    of zero weight is its ZeroDivisionError; ours is a ValueError naming the
+    estimator, the cv and the way out. With a positive row in the fold both fit."""
+    from sklearn.linear_model import LassoCV
+
+    from skinfluence import InfluenceLassoCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 2))
+    y = X[:, 0] + rng.normal(size=9)
+    w = np.ones(9)
+    w[:3] = 0.0  # the first fold of KFold(3), which does not shuffle
+    with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+        LassoCV(cv=3).fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match=r"InfluenceLassoCV: a fold .* \(cv=3\)"):
+        InfluenceLassoCV(cv=3).fit(X, y, sample_weight=w)
+    w[0] = 1.0
+    ours = InfluenceLassoCV(cv=3).fit(X, y, sample_weight=w)
+    assert ours.alpha_ == LassoCV(cv=3).fit(X, y, sample_weight=w).alpha_

@@ -259,6 +259,26 @@ def test_exact_removal_is_a_tight_warm_started_refit():
     assert exact.influence_params_.shape == (118, 3 * 13 + 3)
 
 
+def test_exact_removal_refused_by_the_refit_names_the_estimator():
+    """An exact removal is a refit: where scikit-learn refuses it (fewer rows
+    left than cross-validation folds) the error names the estimator, the rows
+    left and the alternative."""
+    from sklearn.linear_model import LassoCV
+
+    from skinfluence import InfluenceLassoCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 2))
+    y = X[:, 0] + rng.normal(size=5)
+    model = InfluenceLassoCV(cv=3).fit(X, y)
+    with pytest.raises(ValueError, match="n_splits=3"):
+        LassoCV(cv=3).fit(X[3:], y[3:])
+    with pytest.raises(
+        ValueError, match="exact refit of InfluenceLassoCV on the 2 remaining rows"
+    ):
+        model.remove_effect([0, 1, 2], method="exact")
+
+
 def test_newton_update_repairs_an_underconverged_fit():
     """Appendix B: at a non-minimum, influences from the Newton-updated point match the
     weight derivative of converged refits far better than naive ones."""
