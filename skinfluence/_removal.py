@@ -191,13 +191,11 @@ def leave_one_out(fitted):
     n, p = objective.n_samples, objective.n_params
     S, penalty = objective.weight_sum, objective.penalty
     deltas = penalty.removal_fractions(objective.sample_weight)
-    # the only row with weight: without it nothing is left to fit (and a penalty
-    # scaled with the weight would divide by zero)
-    last = (objective.sample_weight > 0) & (
-        np.count_nonzero(objective.sample_weight) == 1
-    )
-    deltas = np.where(last, 0.0, deltas)
     shifted = penalty.shifts_on_removal
+    # a row carrying all the weight, under a penalty scaled by the weight: without
+    # it the objective is zero (and the shifted solves would divide by zero)
+    last = (deltas >= 1.0 - 1e-12) if shifted else np.zeros(n, dtype=bool)
+    deltas = np.where(last, 0.0, deltas)
     leverage, changes, quad = None, changes_array(n, p), np.empty(n)
     degenerate = np.zeros(n, dtype=bool)
     rows = np.arange(n)
@@ -233,9 +231,10 @@ def leave_one_out(fitted):
     last &= ~alone
     if last.any():
         notes.append(
-            f"Row {np.flatnonzero(last).tolist()} is the only training row with "
-            "positive weight: without it nothing is left to fit, so its "
-            "leave-one-out change, DFBETA(S) and Cook's distance are NaN."
+            f"Row {np.flatnonzero(last).tolist()} carries all the training weight, "
+            "and the penalty scales with the weight: without it the objective is "
+            "zero (no minimizer), so its leave-one-out change, DFBETA(S) and "
+            "Cook's distance are NaN."
         )
         changes[last] = np.nan
         degenerate &= ~last

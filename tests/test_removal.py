@@ -279,6 +279,26 @@ def test_exact_removal_refused_by_the_refit_names_the_estimator():
         model.remove_effect([0, 1, 2], method="exact")
 
 
+def test_leave_one_out_of_the_row_carrying_all_the_weight_is_nan_with_a_warning():
+    """A GLM's penalty scales with the total weight: without the only row of
+    positive weight the objective is zero and has no minimizer, so that row's
+    leave-one-out change is NaN with a warning (it was an internal ValueError of
+    a solve on infinities); removing a row of zero weight changes nothing."""
+    from skinfluence import InfluencePoissonRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 2))
+    y = rng.poisson(2.0, size=6).astype(float)
+    w = np.zeros(6)
+    w[2] = 1.5
+    model = InfluencePoissonRegressor(alpha=0.1, tol=1e-12).fit(X, y, sample_weight=w)
+    with pytest.warns(UserWarning, match=r"Row \[2\] carries all the training weight"):
+        change = model.loo_params_change()
+    assert np.isnan(change[2]).all()
+    others = np.delete(change, 2, axis=0)
+    np.testing.assert_allclose(others, 0.0, atol=1e-10)
+
+
 def test_newton_update_repairs_an_underconverged_fit():
     """Appendix B: at a non-minimum, influences from the Newton-updated point match the
     weight derivative of converged refits far better than naive ones."""
