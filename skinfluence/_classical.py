@@ -173,7 +173,10 @@ def undefined_where_negative(name, remaining, what):
     never negative (but for rounding); for a penalized or non-Gaussian fit the
     update is an approximation, and a row with a large residual and a large
     ``h_i`` can remove more than the total: its deleted scale has no value."""
-    negative = remaining < 0  # NaN (zero weight, h_i = 1) compares False
+    # NaN (zero weight, h_i = 1) compares False; rounding below 0 is 0
+    rounding = 1e-12 * np.nanmax(np.abs(remaining), initial=0.0)
+    remaining = np.where((remaining < 0) & (remaining >= -rounding), 0.0, remaining)
+    negative = remaining < 0
     if not negative.any():
         return remaining
     rows = np.flatnonzero(negative)
