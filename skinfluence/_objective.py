@@ -291,20 +291,26 @@ class LinearObjective(Objective):
         G = np.empty((step, width))
         # float32 results: each block's float64 product, rounded into ``out``
         buffer = None if out.dtype == np.float64 else np.empty((m, step))
-        for block in gen_batches(n_rows, step):
-            g = self.expand(X[block], R[block], out=G[: block.stop - block.start])
-            target = out[:, block] if buffer is None else buffer[:, : g.shape[0]]
-            np.matmul(At, g.T, out=target)
-            if bias is not None:
-                target += bias[:, None]
-            if buffer is not None:
-                out[:, block] = target
+        # one pool for every block's expansion (not one per block)
+        n_workers = blas_threads() if step * width >= 2 * EXPAND_THREAD_ELEMENTS else 1
+        with ThreadPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
+            for block in gen_batches(n_rows, step):
+                g = G[: block.stop - block.start]
+                self.expand(X[block], R[block], out=g, pool=pool, n_workers=n_workers)
+                target = out[:, block] if buffer is None else buffer[:, : g.shape[0]]
+                np.matmul(At, g.T, out=target)
+                if bias is not None:
+                    target += bias[:, None]
+                if buffer is not None:
+                    out[:, block] = target
         return out.T
 
-    def expand(self, X, R, out=None):
+    def expand(self, X, R, out=None, pool=None, n_workers=None):
         """Rows ``r_i ⊗ [x_i, 1]`` in parameter order for ``R`` of shape (n, k)
         (``k`` outputs, of the model or fewer; CSR when ``X`` is sparse); dense
-        ones written into ``out`` when given."""
+        ones written into ``out`` when given. Large dense blocks are split among
+        ``n_workers`` threads of ``pool`` when given (else a pool of as many
+        threads as BLAS may use is made)."""
         K, d = R.shape[1], self.n_features
         if sp.issparse(X):
             blocks = [sp.diags(R[:, k]) @ X for k in range(K)]
@@ -324,15 +330,22 @@ class LinearObjective(Objective):
 
         # large blocks on as many Python threads as BLAS may use (numpy releases
         # the GIL): the passes and the first writes to new pages run in parallel
-        n_workers = out.size // EXPAND_THREAD_ELEMENTS
-        if n_workers >= 2:  # small blocks do not even ask (threadpoolctl: ~1 ms)
-            n_workers = min(blas_threads(), n_workers)
-        if n_workers < 2:
+        parts = out.size // EXPAND_THREAD_ELEMENTS
+        if parts >= 2 and pool is None:  # small blocks do not ask (~1 ms)
+            n_workers = blas_threads()
+        parts = min(parts, n_workers or 1)
+        if parts < 2:
             fill(slice(None))
             return out
-        cuts = np.linspace(0, X.shape[0], n_workers + 1).astype(int)
-        with ThreadPoolExecutor(n_workers) as pool:
-            list(pool.map(fill, [slice(a, b) for a, b in pairwise(cuts)]))
+        slices = [
+            slice(a, b)
+            for a, b in pairwise(np.linspace(0, X.shape[0], parts + 1).astype(int))
+        ]
+        if pool is not None:
+            list(pool.map(fill, slices))
+            return out
+        with ThreadPoolExecutor(parts) as own:
+            list(own.map(fill, slices))
         return out
 
     def output_jacobian(self, X, D):

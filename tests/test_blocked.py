@@ -158,6 +158,9 @@ def test_multinomial_product_on_k_minus_1_classes_equals_the_full_product(
     assert share.any() == (scaling == "weight_sum")
     reference = (full + share) @ A
     monkeypatch.setattr(objective_module, "PRODUCT_BLOCK_ELEMENTS", 4 * p)
+    # each block's rows expanded on the loop's one pool of 3 threads
+    monkeypatch.setattr(objective_module, "EXPAND_THREAD_ELEMENTS", p)
+    monkeypatch.setattr(objective_module, "blas_threads", lambda: 3)
     product = obj.influence_gradient_product(theta, A)
     np.testing.assert_allclose(
         product, reference, rtol=0, atol=1e-13 * np.abs(reference).max()

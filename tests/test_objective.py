@@ -1,6 +1,8 @@
 """LinearObjective: gradient, Hessian and Hessian-vector product against finite
 differences of the risk, dense and sparse inputs alike, and its flat directions."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -277,3 +279,6 @@ def test_dense_gradient_rows_equal_the_kronecker_products(
     order += [k * q + d for k in range(K)] if fit_intercept else []
     expected = np.stack([np.kron(r, x)[order] for r, x in zip(R, Xa, strict=True)])
     np.testing.assert_array_equal(obj.expand(obj.X, R), expected)
+    with ThreadPoolExecutor(workers) as pool:  # a pool given by the caller
+        given = obj.expand(obj.X, R, pool=pool, n_workers=workers)
+    np.testing.assert_array_equal(given, expected)
