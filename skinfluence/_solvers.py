@@ -295,6 +295,28 @@ class JacobiPreconditioner:
 NYSTROM_RANK, NYSTROM_POWER = 50, 2
 
 
+def orthonormal_basis(Y):
+    """An orthonormal basis of the columns of a tall ``Y`` (full column rank).
+
+    Cholesky QR twice (CholeskyQR2, Fukaya et al. 2014): two Gram products and two
+    triangular solves, level-3 BLAS, where Householder QR factors its panels with
+    level-2 (measured p = 1e5, 50 columns, one BLAS thread: 0.09-0.11 s against
+    0.28-0.34 s). Householder when the first pass leaves the basis far from
+    orthonormal (``Y`` conditioned worse than about 1e7) or the Gram matrix is
+    not numerically positive definite."""
+    Q = Y
+    try:
+        for first in (True, False):
+            G = Q.T @ Q
+            if not first and np.abs(G - np.eye(G.shape[0])).max() > 1e-2:
+                raise LinAlgError("ill-conditioned")
+            C = np.linalg.cholesky(G)  # lower: C Cᵀ = G
+            Q = solve_triangular(C, Q.T, lower=True, check_finite=False).T  # Q C⁻ᵀ
+    except LinAlgError:
+        Q = np.linalg.qr(Y)[0]
+    return Q
+
+
 class NystromPreconditioner:
     """Randomized Nyström preconditioner of the Hessian (Frangella, Tropp &
     Udell, 2023, with subspace iterations).
@@ -319,11 +341,11 @@ class NystromPreconditioner:
         # two, another process holding a core made them 10-15x slower (measured
         # p = 4e4, rank 50: build 0.95 s on one thread, 9.3 s on two)
         with one_blas_thread():
-            Omega, _ = np.linalg.qr(rng.standard_normal((p, rank)))
+            Omega = orthonormal_basis(rng.standard_normal((p, rank)))
         Y = hessian_dot(Omega)
         for _ in range(power):  # subspace iteration: Ω ← orth(H Ω)
             with one_blas_thread():
-                Omega, _ = np.linalg.qr(Y)
+                Omega = orthonormal_basis(Y)
             Y = hessian_dot(Omega)
         with one_blas_thread():
             shift = np.sqrt(p) * np.finfo(float).eps * np.linalg.norm(Y)

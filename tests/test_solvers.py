@@ -199,3 +199,21 @@ def test_fused_cg_updates_match_the_dense_solve(preconditioner, monkeypatch):
     assert np.all(
         error <= w[-1] / w[0] * tol[keep] * np.linalg.norm(exact, axis=0)[keep]
     )
+
+
+@pytest.mark.parametrize("condition", [1.0, 1e4, 1e12])
+def test_orthonormal_basis_spans_its_input(condition, monkeypatch):
+    """Cholesky QR2, and Householder when ``Y`` is too ill-conditioned for it
+    (1e12): orthonormal columns spanning ``Y``'s range (known by construction)."""
+    rng = np.random.default_rng(7)
+    A = np.linalg.qr(rng.normal(size=(500, 12)))[0]
+    B = np.linalg.qr(rng.normal(size=(12, 12)))[0]
+    Y = A @ np.diag(np.logspace(0, -np.log10(condition), 12)) @ B
+    householder = []
+    qr = np.linalg.qr
+    monkeypatch.setattr(np.linalg, "qr", lambda M: householder.append(1) or qr(M))
+    Q = solvers.orthonormal_basis(Y)
+    assert bool(householder) == (condition > 1e8)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(12), atol=1e-14)
+    # the same subspace, to the accuracy Y determines it (eps times its condition)
+    np.testing.assert_allclose(Q @ Q.T, A @ A.T, atol=1e-15 * condition + 1e-14)
