@@ -1,7 +1,10 @@
 """Linear solves with the Hessian: factor once, solve many right-hand sides."""
 
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from itertools import count
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, eigh, solve_triangular
@@ -12,10 +15,14 @@ from sklearn.utils import gen_batches
 
 from . import _blas as blas
 from ._progress import progress
-from ._threads import one_blas_thread
+from ._threads import blas_threads, one_blas_thread
 
 #: elements per column chunk of the in-place projection off the flat directions
 PROJECTION_CHUNK_ELEMENTS = 2**20
+#: float64 entries per row block of the CG work arrays in the fused updates (1 MB,
+#: the L2 of this machine's cores; 2**15 to 2**19 measured within the noise of each
+#: other on the full-size sparse case: 88-140 ms per iteration outside the products)
+CG_BLOCK_ELEMENTS = 2**17
 
 
 class SingularHessianWarning(UserWarning):
@@ -208,6 +215,53 @@ class DenseHessianSolver:
         return self._project_inplace(self._apply_root_inverse(Q @ C, transpose=True))
 
 
+class _RowBlocks:
+    """Row blocks of (n_rows, width) work arrays, shared among as many Python
+    threads as BLAS may use (:func:`blas_threads`), each with one BLAS thread
+    (numpy's ufuncs and matmul release the GIL): as in
+    ``LinearObjective._offdiagonal_grams``, this degrades gracefully when another
+    process holds a core, where two-thread OpenBLAS degrades 2-10x. Threads take
+    the next block from a shared counter, so a slowed thread takes fewer; partial
+    sums are kept per block and summed in block order, so results do not depend
+    on the number of threads."""
+
+    def __init__(self, n_rows, width):
+        step = max(1, CG_BLOCK_ELEMENTS // max(width, 1))
+        self.blocks, self.width = list(gen_batches(n_rows, step)), width
+        self.n_workers = max(1, min(blas_threads(), len(self.blocks)))
+
+    def __len__(self):
+        return len(self.blocks)
+
+    def partials(self, *shape):
+        """Per-block partial sums: (n_blocks, *shape, width)."""
+        return np.empty((len(self.blocks), *shape, self.width))
+
+    @staticmethod
+    def executor():
+        """Context: a thread pool for :meth:`run` (None for one thread)."""
+        n = blas_threads()
+        return ThreadPoolExecutor(n - 1) if n > 1 else nullcontext()
+
+    def run(self, pool, fn):
+        """``fn(b, rows)`` for every block ``b`` (rows a slice), on one BLAS
+        thread per Python thread; the calling thread works too."""
+        blocks, counter = self.blocks, count()
+
+        def work():
+            while (b := next(counter)) < len(blocks):
+                fn(b, blocks[b])
+
+        with one_blas_thread():
+            n = 1 if pool is None else self.n_workers
+            futures = [pool.submit(work) for _ in range(n - 1)]
+            try:
+                work()
+            finally:
+                for future in futures:
+                    future.result()
+
+
 class JacobiPreconditioner:
     """``M⁻¹ = diag(H)⁻¹`` (zero diagonal entries count as 1)."""
 
@@ -220,9 +274,47 @@ class JacobiPreconditioner:
         """``M⁻¹ R`` into ``out``."""
         return np.multiply(R, self.inv_diag, out=out)
 
+    # per row block, for ConjugateGradientSolver._iterate_fused
+    partial_size = 1
+
+    def partial(self, rows, R, tmp, out):
+        """``Σᵢ R²ᵢⱼ / dᵢ`` over the block's rows into ``out`` (1, k)."""
+        np.multiply(R, self.inv_diag[rows], out=tmp)
+        np.einsum("ij,ij->j", tmp, R, out=out[0])
+
+    def inner(self, rr, W):
+        """``(Rᵀ M⁻¹ R, state for block)`` per column from the summed partials."""
+        return W[0], None
+
+    def block(self, rows, R, state, out):
+        """``(M⁻¹ R)[rows]`` into ``out``."""
+        return np.multiply(R, self.inv_diag[rows], out=out)
+
 
 #: rank and subspace (power) iterations of the Nyström preconditioner
 NYSTROM_RANK, NYSTROM_POWER = 50, 2
+
+
+def orthonormal_basis(Y):
+    """An orthonormal basis of the columns of a tall ``Y`` (full column rank).
+
+    Cholesky QR twice (CholeskyQR2, Fukaya et al. 2014): two Gram products and two
+    triangular solves, level-3 BLAS, where Householder QR factors its panels with
+    level-2 (measured p = 1e5, 50 columns, one BLAS thread: 0.09-0.11 s against
+    0.28-0.34 s). Householder when the first pass leaves the basis far from
+    orthonormal (``Y`` conditioned worse than about 1e7) or the Gram matrix is
+    not numerically positive definite."""
+    Q = Y
+    try:
+        for first in (True, False):
+            G = Q.T @ Q
+            if not first and np.abs(G - np.eye(G.shape[0])).max() > 1e-2:
+                raise LinAlgError("ill-conditioned")
+            C = np.linalg.cholesky(G)  # lower: C Cᵀ = G
+            Q = solve_triangular(C, Q.T, lower=True, check_finite=False).T  # Q C⁻ᵀ
+    except LinAlgError:
+        Q = np.linalg.qr(Y)[0]
+    return Q
 
 
 class NystromPreconditioner:
@@ -249,11 +341,11 @@ class NystromPreconditioner:
         # two, another process holding a core made them 10-15x slower (measured
         # p = 4e4, rank 50: build 0.95 s on one thread, 9.3 s on two)
         with one_blas_thread():
-            Omega, _ = np.linalg.qr(rng.standard_normal((p, rank)))
+            Omega = orthonormal_basis(rng.standard_normal((p, rank)))
         Y = hessian_dot(Omega)
         for _ in range(power):  # subspace iteration: Ω ← orth(H Ω)
             with one_blas_thread():
-                Omega, _ = np.linalg.qr(Y)
+                Omega = orthonormal_basis(Y)
             Y = hessian_dot(Omega)
         with one_blas_thread():
             shift = np.sqrt(p) * np.finfo(float).eps * np.linalg.norm(Y)
@@ -263,16 +355,54 @@ class NystromPreconditioner:
             U, sigma, _ = np.linalg.svd(B, full_matrices=False)
         lam = np.maximum(sigma**2 - shift, 0.0)
         keep = lam > lam.max(initial=0.0) * 1e-12
-        self.U, self.lam = U[:, keep], lam[keep]
+        # C-ordered: each row block of U is one piece of memory
+        self.U, self.lam = np.ascontiguousarray(U[:, keep]), lam[keep]
         # λ_r / λ_i − 1 on the captured directions (0 elsewhere)
         self._ratio = self.lam[-1] / self.lam - 1.0 if self.lam.size else self.lam
 
     def apply(self, R, out):
-        """``M⁻¹ R`` into ``out``."""
-        out[...] = R
-        if self.lam.size:
-            with one_blas_thread():
-                out += self.U @ (self._ratio[:, None] * (self.U.T @ R))
+        """``M⁻¹ R = R + U diag(λ_r/λ − 1) Uᵀ R`` into ``out``: the rows in blocks
+        on threads (:class:`_RowBlocks`), ``Uᵀ R`` summed over them, then each
+        block of ``out`` written once (no (p, m) temporary)."""
+        if not self.lam.size:
+            out[...] = R
+            return out
+        blocks = _RowBlocks(R.shape[0], R.shape[1])
+        W = blocks.partials(self.partial_size)
+
+        def project(b, rows):
+            self.partial(rows, R[rows], None, W[b])
+
+        def write(b, rows):
+            self.block(rows, R[rows], S, out[rows])
+
+        with _RowBlocks.executor() as pool:
+            blocks.run(pool, project)
+            _, S = self.inner(None, W.sum(axis=0))
+            blocks.run(pool, write)
+        return out
+
+    # per row block, for ConjugateGradientSolver._iterate_fused
+    @property
+    def partial_size(self):
+        return self.U.shape[1]
+
+    def partial(self, rows, R, tmp, out):
+        """``U[rows]ᵀ R`` into ``out`` (r, k)."""
+        np.matmul(self.U[rows].T, R, out=out)
+
+    def inner(self, rr, W):
+        """``(Rᵀ M⁻¹ R, S)`` per column from the summed partials ``W = Uᵀ R`` and
+        ``rr = ‖R‖²`` (None: no inner product): ``‖R‖² + Σ (λ_r/λ − 1) W²``
+        and ``S = diag(λ_r/λ − 1) W`` (in ``W``'s memory)."""
+        rz = None if rr is None else rr + np.einsum("ij,ij,i->j", W, W, self._ratio)
+        W *= self._ratio[:, None]
+        return rz, W
+
+    def block(self, rows, R, S, out):
+        """``(M⁻¹ R)[rows] = R[rows] + U[rows] S`` into ``out``."""
+        np.matmul(self.U[rows], S, out=out)
+        out += R
         return out
 
 
@@ -411,6 +541,8 @@ class ConjugateGradientSolver:
         its tolerance by the recurrence (or ``maxiter``); solutions written into
         ``out``. Work arrays are contiguous blocks of the active columns, updated
         in place; converged columns are dropped from them."""
+        if self._V.shape[1] == 0 and hasattr(self.preconditioner, "partial"):
+            return self._iterate_fused(operator, out, R, idx, norms, tol, bar)
         R = np.ascontiguousarray(R)
         X = np.ascontiguousarray(out[:, idx])
         Z = np.empty_like(R)
@@ -442,6 +574,82 @@ class ConjugateGradientSolver:
             P *= rz_new / rz
             P += Z
             rz = rz_new
+        out[:, idx] = X
+
+    def _iterate_fused(self, operator, out, R, idx, norms, tol, bar):
+        """:meth:`_iterate` without flat directions, its vector updates fused
+        over row blocks on threads (:class:`_RowBlocks`). Per iteration, one pass
+        for the curvatures ``pᵀHp``; one for ``x += αp``, ``r −= αHp``, ``‖r‖²``
+        and the preconditioner's partial sums (``Uᵀr`` for Nyström); one for
+        ``p ← M⁻¹r + βp``. ``rᵀM⁻¹r`` comes from the partial sums, so ``M⁻¹r`` is
+        never stored."""
+        M = self.preconditioner
+        R = np.array(R, order="C")
+        X = np.array(out[:, idx], order="C")
+        P = np.empty_like(R)
+        HP = alpha = beta = S = None
+        scratch = threading.local()  # one block-sized array per thread
+
+        def tmp(rows):
+            n = rows.stop - rows.start
+            t = getattr(scratch, "t", None)
+            if t is None or t.shape[0] < n or t.shape[1] != R.shape[1]:
+                t = scratch.t = np.empty((n, R.shape[1]))
+            return t[:n]
+
+        def start(b, rows):  # ‖r‖² and the preconditioner's partial sums
+            r = R[rows]
+            np.einsum("ij,ij->j", r, r, out=rr[b])
+            M.partial(rows, r, tmp(rows), W[b])
+
+        def curvature(b, rows):
+            np.einsum("ij,ij->j", P[rows], HP[rows], out=rr[b])
+
+        def update(b, rows):
+            t, r = tmp(rows), R[rows]
+            np.multiply(P[rows], alpha, out=t)
+            X[rows] += t
+            np.multiply(HP[rows], alpha, out=t)
+            r -= t
+            start(b, rows)
+
+        def direction(b, rows):  # p ← M⁻¹r + βp (β = 0: p ← M⁻¹r)
+            p = P[rows]
+            if beta is None:
+                M.block(rows, R[rows], S, p)
+            else:
+                p *= beta
+                p += M.block(rows, R[rows], S, tmp(rows))
+
+        with _RowBlocks.executor() as pool:
+            blocks = _RowBlocks(R.shape[0], R.shape[1])
+            rr, W = blocks.partials(), blocks.partials(M.partial_size)
+            blocks.run(pool, start)
+            rz, S = M.inner(rr.sum(axis=0), W.sum(axis=0))
+            blocks.run(pool, direction)
+            while self.n_iter_ < self.maxiter:
+                self.n_iter_ += 1
+                bar.update()
+                HP = operator(P, idx)
+                blocks.run(pool, curvature)
+                curv = rr.sum(axis=0)
+                alpha = rz / np.where(curv > 0, curv, np.inf)
+                blocks.run(pool, update)
+                res = rr.sum(axis=0)
+                rz_new, S = M.inner(res, W.sum(axis=0))
+                done = np.sqrt(res) / norms[idx] <= tol[idx]
+                if done.any():
+                    out[:, idx[done]] = X[:, done]
+                    keep = ~done
+                    if not keep.any():
+                        return
+                    idx, rz, rz_new = idx[keep], rz[keep], rz_new[keep]
+                    X, R, P = X[:, keep], R[:, keep], P[:, keep]
+                    S = None if S is None else S[:, keep]
+                    blocks = _RowBlocks(R.shape[0], R.shape[1])
+                    rr, W = blocks.partials(), blocks.partials(M.partial_size)
+                beta, rz = rz_new / rz, rz_new
+                blocks.run(pool, direction)
         out[:, idx] = X
 
 

