@@ -409,6 +409,48 @@ DEGENERATE_CASES = [
         lambda m: m.dfbeta(),
         warns(UserWarning, "only training rows with positive weight of their class"),
     ),
+    (  # a GLM's penalty scales with the weight: without the row nothing is left
+        "one-row-poisson-dfbeta",
+        lambda: quiet(
+            lambda: sk.InfluencePoissonRegressor(alpha=0.1).fit(
+                X, Y_COUNTS, sample_weight=np.eye(1, 20).ravel()
+            )
+        ),
+        lambda m: m.dfbeta(),
+        warns(UserWarning, r"Row \[0\] carries all the training weight"),
+    ),
+    (  # Belsley's update of a penalized fit below zero: σ₍ᵢ₎ undefined
+        "penalized-negative-belsley-sigma_loo",
+        lambda: sk.InfluenceRidge(alpha=100.0, fit_intercept=False).fit(
+            [[1.0], [1.0], [1.0], [10.0]], [0.0, 0.0, 0.0, 100.0]
+        ),
+        lambda m: m.sigma_loo(),
+        warns(UserWarning, r"σ₍ᵢ₎ is NaN for rows \[3\]"),
+    ),
+    (  # a feature zero on every row: its coefficient has no standard error
+        "unidentified-parameter-dfbetas",
+        lambda: quiet(
+            lambda: sk.InfluenceLinearRegression().fit(
+                np.column_stack([X, np.zeros(20)]), Y
+            )
+        ),
+        lambda m: m.dfbetas(),
+        warns(UserWarning, r"DFBETAS of parameter\(s\) \[3\] are NaN"),
+    ),
+    (  # scikit-learn refuses the refit: fewer rows than folds
+        "lassocv-exact-removal-below-the-folds",
+        lambda: sk.InfluenceLassoCV(cv=3).fit(X[:5], Y[:5]),
+        lambda m: m.remove_effect([0, 1, 2], method="exact"),
+        raises(ValueError, "exact refit of InfluenceLassoCV on the 2 remaining"),
+    ),
+    (  # scikit-learn's own ZeroDivisionError, reworded naming the estimator
+        "lassocv-fold-of-zero-weight",
+        lambda: None,
+        lambda m: sk.InfluenceLassoCV(cv=3).fit(
+            X[:9], Y[:9], sample_weight=np.repeat([0.0, 1.0], [3, 6])
+        ),
+        raises(ValueError, r"InfluenceLassoCV: a fold of its cross-validation"),
+    ),
 ]
 
 
