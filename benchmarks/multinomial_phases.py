@@ -9,7 +9,8 @@ the class contrasts, split into thread-seconds of building the gradients (the
 first writes to the result's pages happen there), the in-place solves and the
 completion. "first writes" allocates and fills an array of the result's size
 after sleeping ``--idle`` seconds since the last large free (memory freed that
-long ago may have been handed back to the host: see benchmarks/README.md).
+long ago may have been handed back to the host: see benchmarks/README.md), then
+again right after freeing it ("recycled").
 """
 
 import argparse
@@ -71,7 +72,8 @@ for r in range(args.rounds):
     start = time.perf_counter()
     A.T @ A
     syrk = time.perf_counter() - start
-    recycled, new = first_writes(0.0), first_writes(args.idle)
+    new = first_writes(args.idle)
+    recycled = first_writes(0.0)  # just after freeing an array of that size
     clear(model)
     seconds.clear()
     start = time.perf_counter()
