@@ -4,7 +4,8 @@ SciPy's Python BLAS wrappers (:mod:`scipy.linalg.blas`) copy a right-hand side
 whose columns are not contiguous, and hold the GIL. The same routines exported
 for Cython (:mod:`scipy.linalg.cython_blas`, a public SciPy API) take leading
 dimensions, so a block of rows of a C-ordered array (a strided Fortran-ordered
-view) is solved in place; they are called here through :mod:`ctypes`, which
+view) is solved in place; their addresses are read from the module's Cython
+capsules (``__pyx_capi__``) and they are called through :mod:`ctypes`, which
 releases the GIL, so Python threads can share the work.
 
 :data:`AVAILABLE` is false when the routines cannot be found (another SciPy
