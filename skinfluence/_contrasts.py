@@ -21,13 +21,9 @@ the same feature, i.e. built from the residual differences ``r_ik − r_i0``
 a block of rows of the C-ordered result is solved in place (:mod:`._blas`).
 """
 
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
-
 import numpy as np
-from sklearn.utils import gen_batches
 
-from ._threads import blas_threads, one_blas_thread
+from ._threads import RowBlocks
 
 #: elements of the result per block of rows built, solved and completed while in
 #: cache (4 MB; measured K = 10, d = 100, n = 1e5 on 2 cores, in units of one
@@ -96,27 +92,20 @@ class ClassContrasts:
 
         ``reduced_solver``: the factored ``Eᵀ H E`` (its ``solve_in_place``);
         ``shift``: ``-H⁺`` of the penalty's weight derivative, added to every row
-        (``None``: none). Blocks of rows are built, solved in place, completed and
-        shifted while in cache, shared among as many Python threads as BLAS may
-        use, each calling BLAS on one thread."""
+        (``None``: none). Blocks of rows are built, solved in place, completed
+        and shifted while in cache, on threads (:class:`._threads.RowBlocks`)."""
         n = self.X.shape[0]
         out = np.empty((n, self.n_params))
-        step = max(1, min(n, BLOCK_ELEMENTS // self.n_params))
-        blocks = list(gen_batches(n, step))
-        n_workers = max(1, min(blas_threads(), len(blocks)))
+        blocks = RowBlocks(n, self.n_params, BLOCK_ELEMENTS)
 
-        def work(worker):
-            for rows in blocks[worker::n_workers]:
-                block = out[rows]
-                self.gradients(rows, block[:, self.kept])
-                reduced_solver.solve_in_place(block[:, self.kept].T, scale=-1.0)
-                self.complete(block)
-                if shift is not None:
-                    block += shift
+        def work(b, rows):
+            block = out[rows]
+            self.gradients(rows, block[:, self.kept])
+            reduced_solver.solve_in_place(block[:, self.kept].T, scale=-1.0)
+            self.complete(block)
+            if shift is not None:
+                block += shift
 
-        with (
-            one_blas_thread() if n_workers > 1 else nullcontext(),
-            ThreadPoolExecutor(n_workers) as pool,
-        ):
-            list(pool.map(work, range(n_workers)))
+        with RowBlocks.executor() as pool:
+            blocks.run(pool, work)
         return out

@@ -2,9 +2,7 @@
 
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from itertools import count
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, eigh, solve_triangular
@@ -15,7 +13,7 @@ from sklearn.utils import gen_batches
 
 from . import _blas as blas
 from ._progress import progress
-from ._threads import blas_threads, one_blas_thread
+from ._threads import RowBlocks, one_blas_thread
 
 #: elements per column chunk of the in-place projection off the flat directions
 PROJECTION_CHUNK_ELEMENTS = 2**20
@@ -215,53 +213,6 @@ class DenseHessianSolver:
         return self._project_inplace(self._apply_root_inverse(Q @ C, transpose=True))
 
 
-class _RowBlocks:
-    """Row blocks of (n_rows, width) work arrays, shared among as many Python
-    threads as BLAS may use (:func:`blas_threads`), each with one BLAS thread
-    (numpy's ufuncs and matmul release the GIL): as in
-    ``LinearObjective._offdiagonal_grams``, this degrades gracefully when another
-    process holds a core, where two-thread OpenBLAS degrades 2-10x. Threads take
-    the next block from a shared counter, so a slowed thread takes fewer; partial
-    sums are kept per block and summed in block order, so results do not depend
-    on the number of threads."""
-
-    def __init__(self, n_rows, width):
-        step = max(1, CG_BLOCK_ELEMENTS // max(width, 1))
-        self.blocks, self.width = list(gen_batches(n_rows, step)), width
-        self.n_workers = max(1, min(blas_threads(), len(self.blocks)))
-
-    def __len__(self):
-        return len(self.blocks)
-
-    def partials(self, *shape):
-        """Per-block partial sums: (n_blocks, *shape, width)."""
-        return np.empty((len(self.blocks), *shape, self.width))
-
-    @staticmethod
-    def executor():
-        """Context: a thread pool for :meth:`run` (None for one thread)."""
-        n = blas_threads()
-        return ThreadPoolExecutor(n - 1) if n > 1 else nullcontext()
-
-    def run(self, pool, fn):
-        """``fn(b, rows)`` for every block ``b`` (rows a slice), on one BLAS
-        thread per Python thread; the calling thread works too."""
-        blocks, counter = self.blocks, count()
-
-        def work():
-            while (b := next(counter)) < len(blocks):
-                fn(b, blocks[b])
-
-        with one_blas_thread():
-            n = 1 if pool is None else self.n_workers
-            futures = [pool.submit(work) for _ in range(n - 1)]
-            try:
-                work()
-            finally:
-                for future in futures:
-                    future.result()
-
-
 class JacobiPreconditioner:
     """``M⁻¹ = diag(H)⁻¹`` (zero diagonal entries count as 1)."""
 
@@ -362,12 +313,12 @@ class NystromPreconditioner:
 
     def apply(self, R, out):
         """``M⁻¹ R = R + U diag(λ_r/λ − 1) Uᵀ R`` into ``out``: the rows in blocks
-        on threads (:class:`_RowBlocks`), ``Uᵀ R`` summed over them, then each
+        on threads (:class:`~skinfluence._threads.RowBlocks`), ``Uᵀ R`` summed over them, then each
         block of ``out`` written once (no (p, m) temporary)."""
         if not self.lam.size:
             out[...] = R
             return out
-        blocks = _RowBlocks(R.shape[0], R.shape[1])
+        blocks = RowBlocks(R.shape[0], R.shape[1], CG_BLOCK_ELEMENTS)
         W = blocks.partials(self.partial_size)
 
         def project(b, rows):
@@ -376,7 +327,7 @@ class NystromPreconditioner:
         def write(b, rows):
             self.block(rows, R[rows], S, out[rows])
 
-        with _RowBlocks.executor() as pool:
+        with RowBlocks.executor() as pool:
             blocks.run(pool, project)
             _, S = self.inner(None, W.sum(axis=0))
             blocks.run(pool, write)
@@ -578,7 +529,7 @@ class ConjugateGradientSolver:
 
     def _iterate_fused(self, operator, out, R, idx, norms, tol, bar):
         """:meth:`_iterate` without flat directions, its vector updates fused
-        over row blocks on threads (:class:`_RowBlocks`). Per iteration, one pass
+        over row blocks on threads (:class:`~skinfluence._threads.RowBlocks`). Per iteration, one pass
         for the curvatures ``pᵀHp``; one for ``x += αp``, ``r −= αHp``, ``‖r‖²``
         and the preconditioner's partial sums (``Uᵀr`` for Nyström); one for
         ``p ← M⁻¹r + βp``. ``rᵀM⁻¹r`` comes from the partial sums, so ``M⁻¹r`` is
@@ -621,8 +572,8 @@ class ConjugateGradientSolver:
                 p *= beta
                 p += M.block(rows, R[rows], S, tmp(rows))
 
-        with _RowBlocks.executor() as pool:
-            blocks = _RowBlocks(R.shape[0], R.shape[1])
+        with RowBlocks.executor() as pool:
+            blocks = RowBlocks(R.shape[0], R.shape[1], CG_BLOCK_ELEMENTS)
             rr, W = blocks.partials(), blocks.partials(M.partial_size)
             blocks.run(pool, start)
             rz, S = M.inner(rr.sum(axis=0), W.sum(axis=0))
@@ -646,7 +597,7 @@ class ConjugateGradientSolver:
                     idx, rz, rz_new = idx[keep], rz[keep], rz_new[keep]
                     X, R, P = X[:, keep], R[:, keep], P[:, keep]
                     S = None if S is None else S[:, keep]
-                    blocks = _RowBlocks(R.shape[0], R.shape[1])
+                    blocks = RowBlocks(R.shape[0], R.shape[1], CG_BLOCK_ELEMENTS)
                     rr, W = blocks.partials(), blocks.partials(M.partial_size)
                 beta, rz = rz_new / rz, rz_new
                 blocks.run(pool, direction)

@@ -6,7 +6,12 @@ libraries up takes milliseconds); the current counts are read on every call, so
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from itertools import count
 
+import numpy as np
+from sklearn.utils import gen_batches
 from threadpoolctl import ThreadpoolController
 
 _CONTROLLER = None
@@ -46,3 +51,50 @@ def effective_n_threads():
     )
     counts = [lib.num_threads for lib in libraries if lib.num_threads]
     return max(1, min([cores, *counts]))
+
+
+class RowBlocks:
+    """Row blocks of (n_rows, width) arrays, ``block_elements`` entries each,
+    shared among as many Python threads as BLAS may use (:func:`blas_threads`),
+    each with one BLAS thread (numpy's ufuncs and matmul, and the ctypes BLAS
+    calls of ``_blas``, release the GIL): this degrades gracefully when another
+    process holds a core, where two-thread OpenBLAS degrades 2-10x. Threads take
+    the next block from a shared counter, so a slowed thread takes fewer; partial
+    sums are kept per block and summed in block order, so results do not depend
+    on the number of threads."""
+
+    def __init__(self, n_rows, width, block_elements):
+        step = max(1, block_elements // max(width, 1))
+        self.blocks, self.width = list(gen_batches(n_rows, step)), width
+        self.n_workers = max(1, min(blas_threads(), len(self.blocks)))
+
+    def __len__(self):
+        return len(self.blocks)
+
+    def partials(self, *shape):
+        """Per-block partial sums: (n_blocks, *shape, width)."""
+        return np.empty((len(self.blocks), *shape, self.width))
+
+    @staticmethod
+    def executor():
+        """Context: a thread pool for :meth:`run` (None for one thread)."""
+        n = blas_threads()
+        return ThreadPoolExecutor(n - 1) if n > 1 else nullcontext()
+
+    def run(self, pool, fn):
+        """``fn(b, rows)`` for every block ``b`` (rows a slice), on one BLAS
+        thread per Python thread; the calling thread works too."""
+        blocks, counter = self.blocks, count()
+
+        def work():
+            while (b := next(counter)) < len(blocks):
+                fn(b, blocks[b])
+
+        with one_blas_thread():
+            n = 1 if pool is None else self.n_workers
+            futures = [pool.submit(work) for _ in range(n - 1)]
+            try:
+                work()
+            finally:
+                for future in futures:
+                    future.result()

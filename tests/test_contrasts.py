@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from skinfluence import _blas as blas
 from skinfluence import _contrasts as contrasts_module
+from skinfluence import _threads as threads_module
 from skinfluence._losses import BinaryLogLoss, MultinomialLogLoss
 from skinfluence._objective import LinearObjective
 from skinfluence._penalties import Penalty
@@ -56,7 +57,7 @@ def test_contrast_influence_params_equal_the_pseudo_inverse_solution(
     reference = -(np.linalg.pinv(H, rcond=1e-12, hermitian=True) @ G.T).T
     # blocks of 4 rows (the last one partial), diagonal blocks of 3 unknowns
     monkeypatch.setattr(contrasts_module, "BLOCK_ELEMENTS", 4 * obj.n_params)
-    monkeypatch.setattr(contrasts_module, "blas_threads", lambda: workers)
+    monkeypatch.setattr(threads_module, "blas_threads", lambda: workers)
     monkeypatch.setattr(blas, "DIAGONAL_BLOCK", 3)
     if not in_place:
         monkeypatch.setattr(blas, "AVAILABLE", False)

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from skinfluence import _solvers as solvers
+from skinfluence import _threads as threads_module
 from skinfluence._solvers import (
     ConjugateGradientSolver,
     DenseHessianSolver,
     SingularHessianWarning,
 )
+from skinfluence._threads import RowBlocks
 
 
 def test_cholesky_matches_dense_solve():
@@ -147,11 +149,11 @@ def _spd(p, seed=0):
 def test_threaded_nystrom_apply_equals_the_plain_formula(n_threads, monkeypatch):
     """``M⁻¹ R = R + U diag(λ_r/λ − 1) Uᵀ R`` over row blocks on threads, the
     last block partial (101 rows in blocks of 10), C- and F-ordered ``R``."""
-    monkeypatch.setattr(solvers, "blas_threads", lambda: n_threads)
+    monkeypatch.setattr(threads_module, "blas_threads", lambda: n_threads)
     monkeypatch.setattr(solvers, "CG_BLOCK_ELEMENTS", 40)  # 4 columns: 10 rows
     H = _spd(101)
     pre = solvers.NystromPreconditioner(lambda V: H @ V, 101, rank=8)
-    assert len(solvers._RowBlocks(101, 4)) == 11
+    assert len(RowBlocks(101, 4, solvers.CG_BLOCK_ELEMENTS)) == 11
     R = np.random.default_rng(4).normal(size=(101, 4))
     U, ratio = pre.U, pre.lam[-1] / pre.lam - 1.0
     expected = R + U @ np.diag(ratio) @ (U.T @ R)
@@ -176,7 +178,7 @@ def test_fused_cg_updates_match_the_dense_solve(preconditioner, monkeypatch):
     monkeypatch.setattr(solvers, "CG_BLOCK_ELEMENTS", 45)  # 9 rows, last of 2
     results = []
     for n_threads in (1, 3):
-        monkeypatch.setattr(solvers, "blas_threads", lambda n=n_threads: n)
+        monkeypatch.setattr(threads_module, "blas_threads", lambda n=n_threads: n)
         cg = ConjugateGradientSolver(
             lambda V: H @ V,
             np.diag(H).copy(),
